@@ -1,0 +1,360 @@
+using System.Buffers;
+
+namespace CrnpCloud.Protocol;
+
+public enum FrameStatus
+{
+    /// <summary>The root element has not closed yet: read more bytes and call again.</summary>
+    Incomplete,
+
+    /// <summary>The root element closed; the document is the first <c>documentLength</c> bytes.</summary>
+    Complete,
+
+    /// <summary>The bytes can never become an acceptable document.</summary>
+    Error,
+}
+
+/// <summary>
+/// Finds where one XML document ends in a growing byte buffer, without waiting for EOF: CRNP clients
+/// send the document and wait for the reply without half-closing. It tracks just enough XML
+/// (tags, quotes, comments, CDATA, processing instructions) to know when the root element closes,
+/// remembers how far it has looked so each byte is examined once however the input is split, and
+/// refuses a DOCTYPE or other markup declaration as soon as it sees one (no DTD is ever handed to a parser).
+/// Full well-formedness is left to <see cref="CrnpParser"/>.
+/// </summary>
+public sealed class DocumentFramer
+{
+    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
+    private static ReadOnlySpan<byte> CDataOpen => "[CDATA["u8;
+
+    private readonly CrnpLimits _limits;
+    private long _examined;
+    private State _state;
+    private int _depth;
+    private int _run;
+    private byte _quote;
+    private byte _previous;
+
+    public DocumentFramer(CrnpLimits? limits = null) => _limits = limits ?? CrnpLimits.Default;
+
+    private enum State
+    {
+        Start,
+        Text,
+        AfterLessThan,
+        Bang,
+        StartTag,
+        EndTag,
+        Comment,
+        CData,
+        ProcessingInstruction,
+    }
+
+    /// <summary>Forgets everything, to frame a new document from a fresh buffer.</summary>
+    public void Reset()
+    {
+        _examined = 0;
+        _state = State.Start;
+        _depth = 0;
+        _run = 0;
+        _quote = 0;
+        _previous = 0;
+    }
+
+    /// <summary>
+    /// Looks at the bytes of <paramref name="buffer"/> it has not seen yet. The buffer must start at
+    /// the same byte on every call (only grow at its end) until the result is not Incomplete.
+    /// </summary>
+    public FrameStatus Advance(in ReadOnlySequence<byte> buffer, out long documentLength, out CrnpError error)
+    {
+        documentLength = 0;
+        error = default;
+        if (_state == State.Start)
+        {
+            if (!SkipBom(buffer, out var incomplete))
+            {
+                return incomplete ? FrameStatus.Incomplete : FrameStatus.Error;
+            }
+        }
+
+        var limit = Math.Min(buffer.Length, _limits.MaxDocumentBytes);
+        foreach (var segment in buffer.Slice(_examined, limit - _examined))
+        {
+            var span = segment.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                if (_state == State.Text && _depth > 0)
+                {
+                    // Element content: nothing matters until the next '<'.
+                    var next = span[i..].IndexOf((byte)'<');
+                    var skip = next < 0 ? span.Length - i : next;
+                    _examined += skip;
+                    i += skip;
+                    if (next < 0)
+                    {
+                        break;
+                    }
+                }
+
+                var position = _examined++;
+                var step = Step(span[i], position, ref error);
+                if (step == FrameStatus.Error)
+                {
+                    return step;
+                }
+
+                if (step == FrameStatus.Complete)
+                {
+                    documentLength = position + 1;
+                    if (HasTrailingData(buffer.Slice(documentLength)))
+                    {
+                        error = new CrnpError(StatusCode.Malformed, "data after the end of the root element");
+                        return FrameStatus.Error;
+                    }
+                    return FrameStatus.Complete;
+                }
+            }
+        }
+
+        if (_examined >= _limits.MaxDocumentBytes)
+        {
+            error = new CrnpError(StatusCode.Malformed, $"document exceeds the limit of {_limits.MaxDocumentBytes} bytes");
+            return FrameStatus.Error;
+        }
+        return FrameStatus.Incomplete;
+    }
+
+    /// <summary>What to answer when the peer ended the stream before the document was complete.</summary>
+    public CrnpError TruncatedError() => new(StatusCode.Malformed, _examined == 0
+        ? "empty document"
+        : "document truncated: the connection ended before the root element closed");
+
+    private bool SkipBom(in ReadOnlySequence<byte> buffer, out bool incomplete)
+    {
+        incomplete = false;
+        Span<byte> head = stackalloc byte[3];
+        var available = (int)Math.Min(3, buffer.Length);
+        buffer.Slice(0, available).CopyTo(head);
+        if (head[..available].SequenceEqual(Bom[..available]))
+        {
+            if (available < 3)
+            {
+                incomplete = true;
+                return false;
+            }
+            _examined = 3;
+        }
+        _state = State.Text;
+        return true;
+    }
+
+    private static bool HasTrailingData(in ReadOnlySequence<byte> rest)
+    {
+        foreach (var segment in rest)
+        {
+            if (segment.Span.IndexOfAnyExcept(" \t\r\n"u8) >= 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private FrameStatus Step(byte b, long position, ref CrnpError error)
+    {
+        switch (_state)
+        {
+            case State.Text:
+                if (b == (byte)'<')
+                {
+                    _state = State.AfterLessThan;
+                }
+                else if (_depth == 0 && !IsWhitespace(b))
+                {
+                    return Fail(ref error, StatusCode.Malformed, $"text outside the root element at byte {position}");
+                }
+                return FrameStatus.Incomplete;
+
+            case State.AfterLessThan:
+                return AfterLessThan(b, position, ref error);
+
+            case State.Bang:
+                return InBang(b, ref error);
+
+            case State.Comment:
+                if (b == (byte)'>' && _run >= 2)
+                {
+                    _state = State.Text;
+                }
+                _run = b == (byte)'-' ? _run + 1 : 0;
+                return FrameStatus.Incomplete;
+
+            case State.CData:
+                if (b == (byte)'>' && _run >= 2)
+                {
+                    _state = State.Text;
+                }
+                _run = b == (byte)']' ? _run + 1 : 0;
+                return FrameStatus.Incomplete;
+
+            case State.ProcessingInstruction:
+                if (b == (byte)'>' && _previous == (byte)'?')
+                {
+                    _state = State.Text;
+                }
+                _previous = b;
+                return FrameStatus.Incomplete;
+
+            case State.StartTag:
+                return InStartTag(b, position, ref error);
+
+            case State.EndTag:
+                return InEndTag(b, position, ref error);
+
+            default:
+                return Fail(ref error, StatusCode.SystemError, "framer in an unknown state");
+        }
+    }
+
+    private FrameStatus AfterLessThan(byte b, long position, ref CrnpError error)
+    {
+        switch (b)
+        {
+            case (byte)'?':
+                _state = State.ProcessingInstruction;
+                _previous = 0;
+                return FrameStatus.Incomplete;
+            case (byte)'!':
+                _state = State.Bang;
+                _run = 0;
+                return FrameStatus.Incomplete;
+            case (byte)'/':
+                if (_depth == 0)
+                {
+                    return Fail(ref error, StatusCode.Malformed, $"end tag without a start tag at byte {position}");
+                }
+                _state = State.EndTag;
+                return FrameStatus.Incomplete;
+            default:
+                if (!IsNameStart(b))
+                {
+                    return Fail(ref error, StatusCode.Malformed, $"invalid character after '<' at byte {position}");
+                }
+                _state = State.StartTag;
+                _quote = 0;
+                _previous = b;
+                return FrameStatus.Incomplete;
+        }
+    }
+
+    // After "<!": "--" opens a comment, "[CDATA[" a CDATA section (inside the root only); a letter
+    // starts a markup declaration (DOCTYPE, ENTITY, ...), which CRNP never needs and we refuse.
+    private FrameStatus InBang(byte b, ref CrnpError error)
+    {
+        if (_run == 0 && IsAsciiLetter(b))
+        {
+            return Fail(ref error, StatusCode.Invalid, "DOCTYPE and markup declarations are not allowed");
+        }
+
+        if (_run == 0 && b == (byte)'-')
+        {
+            _run = -1;
+            return FrameStatus.Incomplete;
+        }
+
+        if (_run == -1)
+        {
+            if (b != (byte)'-')
+            {
+                return Fail(ref error, StatusCode.Malformed, "malformed comment");
+            }
+            _state = State.Comment;
+            _run = 0;
+            return FrameStatus.Incomplete;
+        }
+
+        if (_run >= 0 && _run < CDataOpen.Length && b == CDataOpen[_run])
+        {
+            if (_depth == 0)
+            {
+                return Fail(ref error, StatusCode.Malformed, "CDATA outside the root element");
+            }
+            _run++;
+            if (_run == CDataOpen.Length)
+            {
+                _state = State.CData;
+                _run = 0;
+            }
+            return FrameStatus.Incomplete;
+        }
+
+        return Fail(ref error, StatusCode.Malformed, "malformed markup after '<!'");
+    }
+
+    private FrameStatus InStartTag(byte b, long position, ref CrnpError error)
+    {
+        if (_quote != 0)
+        {
+            if (b == _quote)
+            {
+                _quote = 0;
+            }
+            else if (b == (byte)'<')
+            {
+                return Fail(ref error, StatusCode.Malformed, $"'<' in an attribute value at byte {position}");
+            }
+            return FrameStatus.Incomplete;
+        }
+
+        switch (b)
+        {
+            case (byte)'"' or (byte)'\'':
+                _quote = b;
+                break;
+            case (byte)'<':
+                return Fail(ref error, StatusCode.Malformed, $"'<' inside a tag at byte {position}");
+            case (byte)'>':
+                _state = State.Text;
+                if (_previous == (byte)'/')
+                {
+                    return _depth == 0 ? FrameStatus.Complete : FrameStatus.Incomplete;
+                }
+                if (++_depth > _limits.MaxDepth)
+                {
+                    return Fail(ref error, StatusCode.Malformed, $"elements nested deeper than {_limits.MaxDepth}");
+                }
+                return FrameStatus.Incomplete;
+        }
+        _previous = b;
+        return FrameStatus.Incomplete;
+    }
+
+    private FrameStatus InEndTag(byte b, long position, ref CrnpError error)
+    {
+        if (b == (byte)'<')
+        {
+            return Fail(ref error, StatusCode.Malformed, $"'<' inside an end tag at byte {position}");
+        }
+
+        if (b != (byte)'>')
+        {
+            return FrameStatus.Incomplete;
+        }
+
+        _state = State.Text;
+        return --_depth == 0 ? FrameStatus.Complete : FrameStatus.Incomplete;
+    }
+
+    private static FrameStatus Fail(ref CrnpError error, StatusCode status, string message)
+    {
+        error = new CrnpError(status, message);
+        return FrameStatus.Error;
+    }
+
+    private static bool IsWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
+
+    private static bool IsAsciiLetter(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a';
+
+    // Non-ASCII lead bytes may start a name; the parser checks the real rules.
+    private static bool IsNameStart(byte b) => IsAsciiLetter(b) || b is (byte)'_' or (byte)':' || b >= 0x80;
+}

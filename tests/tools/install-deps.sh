@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh machine; a no-op when it is already there.
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "install-deps: installing redis-server (Debian package)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+echo "install-deps: $(redis-server --version | cut -d' ' -f1-3)"
