@@ -27,7 +27,13 @@ public sealed class DocumentFramer
     private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
     private static ReadOnlySpan<byte> CDataOpen => "[CDATA["u8;
 
+    private const int MaxNameBytes = 128;
+
     private readonly CrnpLimits _limits;
+    private readonly List<byte[]> _open = [];
+    private readonly byte[] _name = new byte[MaxNameBytes];
+    private int _nameLength;
+    private bool _inName;
     private long _examined;
     private State _state;
     private int _depth;
@@ -59,6 +65,9 @@ public sealed class DocumentFramer
         _run = 0;
         _quote = 0;
         _previous = 0;
+        _open.Clear();
+        _nameLength = 0;
+        _inName = false;
     }
 
     /// <summary>
@@ -234,6 +243,7 @@ public sealed class DocumentFramer
                     return Fail(ref error, StatusCode.Malformed, $"end tag without a start tag at byte {position}");
                 }
                 _state = State.EndTag;
+                _nameLength = 0;
                 return FrameStatus.Incomplete;
             default:
                 if (!IsNameStart(b))
@@ -243,7 +253,9 @@ public sealed class DocumentFramer
                 _state = State.StartTag;
                 _quote = 0;
                 _previous = b;
-                return FrameStatus.Incomplete;
+                _nameLength = 0;
+                _inName = true;
+                return AppendName(b, ref error);
         }
     }
 
@@ -306,6 +318,16 @@ public sealed class DocumentFramer
             return FrameStatus.Incomplete;
         }
 
+        if (_inName)
+        {
+            if (!IsWhitespace(b) && b is not (byte)'/' and not (byte)'>')
+            {
+                _previous = b;
+                return AppendName(b, ref error);
+            }
+            _inName = false;
+        }
+
         switch (b)
         {
             case (byte)'"' or (byte)'\'':
@@ -323,6 +345,7 @@ public sealed class DocumentFramer
                 {
                     return Fail(ref error, StatusCode.Malformed, $"elements nested deeper than {_limits.MaxDepth}");
                 }
+                _open.Add(_name.AsSpan(0, _nameLength).ToArray());
                 return FrameStatus.Incomplete;
         }
         _previous = b;
@@ -338,11 +361,29 @@ public sealed class DocumentFramer
 
         if (b != (byte)'>')
         {
-            return FrameStatus.Incomplete;
+            return IsWhitespace(b) && _nameLength > 0 ? FrameStatus.Incomplete : AppendName(b, ref error);
         }
 
+        // End tags must close the innermost open element: a mismatch can never become well-formed,
+        // so say so now rather than wait for more bytes that would not help.
+        var expected = _open[^1];
+        if (!_name.AsSpan(0, _nameLength).SequenceEqual(expected))
+        {
+            return Fail(ref error, StatusCode.Malformed, $"end tag does not match the open element at byte {position}");
+        }
+        _open.RemoveAt(_open.Count - 1);
         _state = State.Text;
         return --_depth == 0 ? FrameStatus.Complete : FrameStatus.Incomplete;
+    }
+
+    private FrameStatus AppendName(byte b, ref CrnpError error)
+    {
+        if (_nameLength == MaxNameBytes)
+        {
+            return Fail(ref error, StatusCode.Malformed, $"element name longer than {MaxNameBytes} bytes");
+        }
+        _name[_nameLength++] = b;
+        return FrameStatus.Incomplete;
     }
 
     private static FrameStatus Fail(ref CrnpError error, StatusCode status, string message)

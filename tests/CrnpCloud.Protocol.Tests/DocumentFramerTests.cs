@@ -90,6 +90,9 @@ public sealed class DocumentFramerTests
     [InlineData("<![CDATA[x]]><a/>")]
     [InlineData("<a/>trailing")]
     [InlineData("<a></a><b/>")]
+    [InlineData("<SC_CALLBACK_REG><oops></SC_CALLBACK_REG>")]
+    [InlineData("<a><b></a>")]
+    [InlineData("<a></ a>")]
     public void Garbage_IsMalformed(string xml)
     {
         var framer = new DocumentFramer();
@@ -98,6 +101,28 @@ public sealed class DocumentFramerTests
 
         Assert.Equal(FrameStatus.Error, status);
         Assert.Equal(StatusCode.Malformed, error.Status);
+    }
+
+    [Fact]
+    public void EndTag_WithTrailingSpace_ClosesItsElement()
+    {
+        var framer = new DocumentFramer();
+
+        var status = framer.Advance(new(Samples.Utf8("<a><b></b ></a\n>")), out var length, out _);
+
+        Assert.Equal(FrameStatus.Complete, status);
+        Assert.Equal(16, length);
+    }
+
+    [Fact]
+    public void ElementName_OverlyLong_IsMalformed()
+    {
+        var framer = new DocumentFramer();
+
+        var status = framer.Advance(new(Samples.Utf8("<" + new string('n', 200))), out _, out var error);
+
+        Assert.Equal(FrameStatus.Error, status);
+        Assert.Contains("name", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

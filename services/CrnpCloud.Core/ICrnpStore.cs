@@ -1,0 +1,50 @@
+using CrnpCloud.Protocol;
+
+namespace CrnpCloud.Core;
+
+/// <summary>
+/// The state every service shares. Each method is one atomic step: a registration change and the
+/// first events it queues happen together, so no publish can slip between them (ARCHITECTURE.md
+/// invariant 3). Implementations throw <see cref="StoreUnavailableException"/> when the backing
+/// store cannot be reached; then nothing was applied.
+/// </summary>
+public interface ICrnpStore
+{
+    /// <summary>Applies ADD_CLIENT / ADD_EVENTS / REMOVE_EVENTS / REMOVE_CLIENT (CRNP-SPEC section 2).</summary>
+    Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default);
+
+    Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends an event to the global order, makes it the latest of its state key, and queues it for
+    /// every client with a matching type. Returns the stored event and how many clients it was queued for.
+    /// </summary>
+    Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest event of every state key, in sequence order.</summary>
+    Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The first <paramref name="max"/> entries of a client's queue, oldest first.</summary>
+    Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a delivered entry. False when it was already gone (a duplicate ack, or the client was removed).</summary>
+    Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The backing store cannot be reached; the operation was not applied and may be retried.</summary>
+public sealed class StoreUnavailableException : Exception
+{
+    public StoreUnavailableException()
+    {
+    }
+
+    public StoreUnavailableException(string message) : base(message)
+    {
+    }
+
+    public StoreUnavailableException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

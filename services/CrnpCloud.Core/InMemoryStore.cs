@@ -1,0 +1,199 @@
+using CrnpCloud.Protocol;
+
+namespace CrnpCloud.Core;
+
+/// <summary>
+/// The embedded store: everything in process memory behind one lock, which is what makes each
+/// operation atomic. For the all-in-one host and tests; state ends with the process.
+/// </summary>
+public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStore
+{
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<CallbackAddress, ClientState> _clients = [];
+    private readonly Dictionary<string, StoredEvent> _latest = new(StringComparer.Ordinal);
+    private readonly SubscriptionIndex _index = new();
+    private long _sequence;
+    private long _entryId;
+
+    public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        lock (_lock)
+        {
+            return Task.FromResult(change.Type switch
+            {
+                RegistrationType.AddClient => AddClient(change),
+                RegistrationType.AddEvents => AddEvents(change),
+                RegistrationType.RemoveEvents => RemoveEvents(change),
+                RegistrationType.RemoveClient => RemoveClient(change.Client),
+                _ => throw new ArgumentOutOfRangeException(nameof(change), change.Type, "unknown registration type"),
+            });
+        }
+    }
+
+    public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_clients.TryGetValue(client, out var state) ? state.Registration : null);
+        }
+    }
+
+    public Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<ClientRegistration>>([.. _clients.Values.Select(c => c.Registration)]);
+        }
+    }
+
+    public Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        lock (_lock)
+        {
+            var sequence = ++_sequence;
+            var stored = new StoredEvent(sequence, sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), evt, traceParent, _time.GetUtcNow());
+            _latest[StateKey.For(evt)] = stored;
+            var queued = 0;
+            foreach (var candidate in _index.Candidates(evt))
+            {
+                var state = _clients[candidate];
+                if (EventMatcher.MatchesAny(state.Registration.Types, evt))
+                {
+                    Enqueue(state, QueueEntryKind.Published, stored);
+                    queued++;
+                }
+            }
+            return Task.FromResult((stored, queued));
+        }
+    }
+
+    public Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<StoredEvent>>([.. _latest.Values.OrderBy(e => e.Sequence)]);
+        }
+    }
+
+    public Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<QueueEntry> entries = _clients.TryGetValue(client, out var state) ? [.. state.Queue.Take(max)] : [];
+            return Task.FromResult(entries);
+        }
+    }
+
+    public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var removed = _clients.TryGetValue(client, out var state)
+                && state.Queue.TryPeek(out var head) && head.EntryId == entryId
+                && state.Queue.TryDequeue(out _);
+            return Task.FromResult(removed);
+        }
+    }
+
+    private RegistrationResult AddClient(RegistrationChange change)
+    {
+        var types = Distinct(change.Types);
+        var replacing = _clients.TryGetValue(change.Client, out var existing);
+        if (!replacing && _clients.Count >= change.Limits.MaxClients)
+        {
+            return new RegistrationResult(StatusCode.LowResource, $"the server already has the maximum of {change.Limits.MaxClients} clients");
+        }
+        if (types.Count > change.Limits.MaxTypesPerClient)
+        {
+            return TooManyTypes(change.Limits);
+        }
+
+        if (existing is not null)
+        {
+            _index.Remove(change.Client, existing.Registration.Types);
+        }
+        var state = new ClientState(new ClientRegistration(change.Client, new EquatableList<EventRegistration>(types), change.Origin, _time.GetUtcNow()));
+        _clients[change.Client] = state;
+        _index.Add(change.Client, types);
+        var first = QueueFirstEvents(state, types);
+        return RegistrationResult.Ok(replacing ? "registration replaced" : "client registered", first);
+    }
+
+    private RegistrationResult AddEvents(RegistrationChange change)
+    {
+        if (!_clients.TryGetValue(change.Client, out var state))
+        {
+            return RegistrationResult.NotRegistered(change.Client);
+        }
+
+        var current = state.Registration.Types;
+        var added = Distinct(change.Types).Where(t => !current.Contains(t)).ToList();
+        if (current.Count + added.Count > change.Limits.MaxTypesPerClient)
+        {
+            return TooManyTypes(change.Limits);
+        }
+
+        state.Registration = state.Registration with { Types = new EquatableList<EventRegistration>(current.Concat(added)) };
+        _index.Add(change.Client, added);
+        var first = QueueFirstEvents(state, added);
+        return RegistrationResult.Ok($"{added.Count} event type(s) added", first);
+    }
+
+    private RegistrationResult RemoveEvents(RegistrationChange change)
+    {
+        if (!_clients.TryGetValue(change.Client, out var state))
+        {
+            return RegistrationResult.NotRegistered(change.Client);
+        }
+
+        var current = state.Registration.Types;
+        var removed = current.Where(change.Types.Contains).ToList();
+        state.Registration = state.Registration with { Types = new EquatableList<EventRegistration>(current.Except(removed)) };
+        _index.Remove(change.Client, removed);
+        return RegistrationResult.Ok($"{removed.Count} event type(s) removed");
+    }
+
+    private RegistrationResult RemoveClient(CallbackAddress client)
+    {
+        if (!_clients.Remove(client, out var state))
+        {
+            return RegistrationResult.NotRegistered(client);
+        }
+        _index.Remove(client, state.Registration.Types);
+        return RegistrationResult.Ok("client removed");
+    }
+
+    // The current state of every newly added type, oldest first; an event matching several of the
+    // new types is queued once.
+    private int QueueFirstEvents(ClientState state, IReadOnlyCollection<EventRegistration> added)
+    {
+        if (added.Count == 0)
+        {
+            return 0;
+        }
+        var first = _latest.Values.Where(e => EventMatcher.MatchesAny(added, e.Event)).OrderBy(e => e.Sequence).ToList();
+        foreach (var stored in first)
+        {
+            Enqueue(state, QueueEntryKind.FirstEvent, stored);
+        }
+        return first.Count;
+    }
+
+    private void Enqueue(ClientState state, QueueEntryKind kind, StoredEvent stored) =>
+        state.Queue.Enqueue(new QueueEntry((++_entryId).ToString("D20", System.Globalization.CultureInfo.InvariantCulture), kind, stored));
+
+    private static List<EventRegistration> Distinct(IEnumerable<EventRegistration> types) => [.. types.Distinct()];
+
+    private static RegistrationResult TooManyTypes(RegistrationLimits limits) =>
+        new(StatusCode.LowResource, $"a client may register at most {limits.MaxTypesPerClient} event types");
+
+    private sealed class ClientState(ClientRegistration registration)
+    {
+        public ClientRegistration Registration { get; set; } = registration;
+
+        public Queue<QueueEntry> Queue { get; } = new();
+    }
+}

@@ -1,0 +1,59 @@
+using CrnpCloud.Protocol;
+
+namespace CrnpCloud.Core;
+
+/// <summary>How a registration came to exist.</summary>
+public enum RegistrationOrigin
+{
+    /// <summary>Registered over TCP by the client itself.</summary>
+    Dynamic,
+
+    /// <summary>Declared by the operator from a CrnpClient resource.</summary>
+    Declared,
+}
+
+/// <summary>A registered client and the event types it asked for.</summary>
+public sealed record ClientRegistration(
+    CallbackAddress Address,
+    EquatableList<EventRegistration> Types,
+    RegistrationOrigin Origin,
+    DateTimeOffset RegisteredAt);
+
+/// <summary>An event as stored: its place in the global order, and the trace it was published in.</summary>
+public sealed record StoredEvent(long Sequence, string Id, CrnpEvent Event, string? TraceParent, DateTimeOffset PublishedAt);
+
+/// <summary>Why an entry sits in a client's delivery queue.</summary>
+public enum QueueEntryKind
+{
+    /// <summary>Fanned out at publish time.</summary>
+    Published,
+
+    /// <summary>The current state of a type, queued when the client registered that type.</summary>
+    FirstEvent,
+}
+
+/// <summary>One entry of a client's delivery queue; <see cref="EntryId"/> increases along the queue.</summary>
+public sealed record QueueEntry(string EntryId, QueueEntryKind Kind, StoredEvent Event);
+
+/// <summary>Server-side limits a registration change is checked against, inside the atomic step.</summary>
+public sealed record RegistrationLimits(int MaxClients, int MaxTypesPerClient)
+{
+    public static RegistrationLimits Default { get; } = new(1000, 256);
+}
+
+/// <summary>A registration message as the store applies it.</summary>
+public sealed record RegistrationChange(
+    RegistrationType Type,
+    CallbackAddress Client,
+    EquatableList<EventRegistration> Types,
+    RegistrationLimits Limits,
+    RegistrationOrigin Origin = RegistrationOrigin.Dynamic);
+
+/// <summary>What the store did with a change: the SC_REPLY status, its text, and how many first events it queued.</summary>
+public sealed record RegistrationResult(StatusCode Status, string Message, int FirstEventsQueued = 0)
+{
+    public static RegistrationResult Ok(string message, int firstEvents = 0) => new(StatusCode.Ok, message, firstEvents);
+
+    public static RegistrationResult NotRegistered(CallbackAddress client) =>
+        new(StatusCode.Fail, $"client {client} is not registered: send ADD_CLIENT first");
+}

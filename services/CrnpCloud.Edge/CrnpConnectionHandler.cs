@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+
+namespace CrnpCloud.Edge;
+
+/// <summary>
+/// One registration per connection: read one SC_CALLBACK_REG (no EOF needed), apply it, write one
+/// SC_REPLY, close. A peer that does not finish its document within ClientTimeout is closed without
+/// a reply. Nothing thrown here escapes the connection.
+/// </summary>
+internal sealed class CrnpConnectionHandler(
+    RegistrationService registrations,
+    IOptionsMonitor<EdgeOptions> options,
+    EdgeTelemetry telemetry,
+    TimeProvider time,
+    ILogger<CrnpConnectionHandler> logger) : ConnectionHandler
+{
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var settings = options.CurrentValue;
+        var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address is { } ip ? CallbackAddress.Normalize(ip) : null;
+        var started = time.GetTimestamp();
+        using var activity = EdgeTelemetry.Source.StartActivity("crnp.register", ActivityKind.Server);
+        activity?.SetTag("net.peer.ip", remote?.ToString());
+
+        // One deadline for the whole exchange: reading the document and applying it.
+        using var deadline = new CancellationTokenSource(settings.ClientTimeout, time);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, connection.ConnectionClosed);
+        try
+        {
+            var outcome = await new CrnpMessageReader(settings.Limits).ReadRegistrationAsync(connection.Transport.Input, reading.Token);
+            if (outcome.PeerSentNothing)
+            {
+                return;
+            }
+
+            CrnpReply reply;
+            var regType = "unknown";
+            if (!outcome.Result.IsSuccess)
+            {
+                reply = new CrnpReply(outcome.Result.Error.Status, outcome.Result.Error.Message);
+                EdgeLog.Refused(logger, remote, reply.Status.ToWire(), reply.Message);
+            }
+            else if (remote is null)
+            {
+                reply = new CrnpReply(StatusCode.Fail, "the server cannot tell the source address of this connection");
+            }
+            else
+            {
+                var message = outcome.Result.Value;
+                regType = message.Type.ToWire();
+                activity?.SetTag("crnp.reg_type", regType);
+                activity?.SetTag("crnp.client", $"{remote}:{message.Port}");
+
+                // Not the connection's token: a client that hangs up before the reply is still registered.
+                reply = await ApplyAsync(remote, message, deadline.Token);
+                EdgeLog.Answered(logger, regType, new IPEndPoint(remote, message.Port).ToString(), reply.Status.ToWire(), reply.Message);
+            }
+
+            activity?.SetTag("crnp.status", reply.Status.ToWire());
+            if (reply.Status != StatusCode.Ok)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, reply.Status.ToWire());
+            }
+            telemetry.Answered(reply.Status, regType, time.GetElapsedTime(started));
+            await WriteReplyAsync(connection, reply, remote, deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            EdgeLog.TimedOut(logger, remote, settings.ClientTimeout);
+        }
+        catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
+        {
+            // The peer went away mid-document: nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            EdgeLog.Fault(logger, ex, remote);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            await TryWriteAsync(connection, new CrnpReply(StatusCode.SystemError, "unexpected server error"), remote);
+        }
+    }
+
+    private async Task<CrnpReply> ApplyAsync(IPAddress remote, CallbackRegistration message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await registrations.ApplyAsync(remote, message, cancellationToken);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            EdgeLog.StoreUnavailable(logger, ex, message.Type.ToWire(), $"{remote}:{message.Port}");
+            return new CrnpReply(StatusCode.Retry, "the registration store is temporarily unavailable; nothing was changed, retry later");
+        }
+    }
+
+    private async Task WriteReplyAsync(ConnectionContext connection, CrnpReply reply, IPAddress? remote, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var output = connection.Transport.Output;
+            CrnpWriter.Write(reply, output);
+            await output.FlushAsync(cancellationToken);
+            await output.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        {
+            EdgeLog.ReplyLost(logger, ex, remote);
+        }
+    }
+
+    private async Task TryWriteAsync(ConnectionContext connection, CrnpReply reply, IPAddress? remote)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+        await WriteReplyAsync(connection, reply, remote, timeout.Token);
+    }
+}

@@ -1,0 +1,29 @@
+using System.Net;
+using CrnpCloud.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace CrnpCloud.Edge;
+
+internal static partial class EdgeLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Registration {RegType} from {Client}: {Status} {Message}")]
+    public static partial void Answered(ILogger logger, string regType, string client, string status, string message);
+
+    [LoggerMessage(2, LogLevel.Warning, "Refused message from {Remote}: {Status} {Message}")]
+    public static partial void Refused(ILogger logger, IPAddress? remote, string status, string message);
+
+    [LoggerMessage(3, LogLevel.Warning, "Connection from {Remote} sent no complete registration within {Timeout}; closed")]
+    public static partial void TimedOut(ILogger logger, IPAddress? remote, TimeSpan timeout);
+
+    [LoggerMessage(4, LogLevel.Warning, "Store unavailable while applying {RegType} from {Client}; answered RETRY")]
+    public static partial void StoreUnavailable(ILogger logger, Exception exception, string regType, string client);
+
+    [LoggerMessage(5, LogLevel.Error, "Unexpected fault on a registration connection from {Remote}")]
+    public static partial void Fault(ILogger logger, Exception exception, IPAddress? remote);
+
+    [LoggerMessage(6, LogLevel.Debug, "Could not write the reply to {Remote}: the peer went away")]
+    public static partial void ReplyLost(ILogger logger, Exception exception, IPAddress? remote);
+
+    [LoggerMessage(7, LogLevel.Information, "CRNP edge listening on {EndPoint}")]
+    public static partial void Listening(ILogger logger, string endPoint);
+}

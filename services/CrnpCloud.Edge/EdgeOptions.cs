@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Protocol;
+
+namespace CrnpCloud.Edge;
+
+/// <summary>Settings of the registration server (CRNP-SPEC section 7), section <c>Crnp:Edge</c>.</summary>
+public sealed class EdgeOptions
+{
+    public const string Section = "Crnp:Edge";
+
+    /// <summary>TCP port for registrations; 0 picks a free port (tests).</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 9444;
+
+    /// <summary>Address to listen on; <c>::</c> listens dual-stack on every interface.</summary>
+    [Required]
+    public string ListenAddress { get; set; } = "::";
+
+    /// <summary>Who may register: CIDRs, single addresses, <c>LOCAL</c> or <c>ALL</c>, separated by commas or spaces.</summary>
+    public string AllowHosts { get; set; } = "LOCAL";
+
+    /// <summary>Who may not register, same syntax; a host in both lists is refused.</summary>
+    public string DenyHosts { get; set; } = "";
+
+    /// <summary>CIDRs that also count as <c>LOCAL</c>: in Kubernetes, the pod and cluster networks.</summary>
+    public string LocalNetworks { get; set; } = "";
+
+    /// <summary>Most registered clients; a new client beyond it gets LOW_RESOURCE.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxClients { get; set; } = 1000;
+
+    /// <summary>Most event types one client may register; beyond it LOW_RESOURCE.</summary>
+    [Range(1, 100_000)]
+    public int MaxTypesPerClient { get; set; } = 256;
+
+    /// <summary>Time allowed to receive a whole registration, and to apply and answer it (client_timeout).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Most registration connections open at once; Kestrel refuses more.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxConcurrentConnections { get; set; } = 10_000;
+
+    /// <summary>Limits on one registration document.</summary>
+    [Required]
+    public CrnpLimits Limits { get; set; } = CrnpLimits.Default;
+}

@@ -1,0 +1,36 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace CrnpCloud.Edge;
+
+/// <summary>Cross-field and syntax checks the attributes cannot express; a failure stops the service at start.</summary>
+internal sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EdgeOptions options)
+    {
+        var failures = new List<string>();
+        if (!IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add($"{EdgeOptions.Section}:ListenAddress '{options.ListenAddress}' is not an IP address");
+        }
+        Check(nameof(options.AllowHosts), options.AllowHosts, failures);
+        Check(nameof(options.DenyHosts), options.DenyHosts, failures);
+        Check(nameof(options.LocalNetworks), options.LocalNetworks, failures, keywordsAllowed: false);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(string setting, string value, List<string> failures, bool keywordsAllowed = true)
+    {
+        foreach (var entry in HostList.Split(value))
+        {
+            if (keywordsAllowed && HostList.IsKeyword(entry))
+            {
+                continue;
+            }
+            if (!HostList.TryParseNetwork(entry, out _))
+            {
+                failures.Add($"{EdgeOptions.Section}:{setting} entry '{entry}' is not a CIDR or IP address{(keywordsAllowed ? ", LOCAL or ALL" : "")}");
+            }
+        }
+    }
+}

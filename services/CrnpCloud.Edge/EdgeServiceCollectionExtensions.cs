@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Connections;
+using System.Net;
+using CrnpCloud.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CrnpCloud.Edge;
+
+public static class EdgeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the CRNP registration server: validated options, the access policy, and a Kestrel
+    /// endpoint on <see cref="EdgeOptions.Port"/> speaking CRNP. The store defaults to the embedded
+    /// in-memory one unless another <see cref="ICrnpStore"/> is registered.
+    /// </summary>
+    public static IHostApplicationBuilder AddCrnpEdge(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<EdgeOptions>()
+            .BindConfiguration(EdgeOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
+        services.AddSingleton<HostAccessPolicy>();
+        services.AddSingleton<RegistrationService>();
+        services.AddSingleton<EdgeTelemetry>();
+        services.AddMetrics();
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<EdgeOptions>>((kestrel, edge) =>
+        {
+            var settings = edge.Value;
+            kestrel.Limits.MaxConcurrentConnections = settings.MaxConcurrentConnections;
+            var address = IPAddress.TryParse(settings.ListenAddress, out var parsed) ? parsed : IPAddress.IPv6Any;
+            kestrel.Listen(address, settings.Port, listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
+        });
+        return builder;
+    }
+}
