@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Net;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace CrnpCloud.Redis;
+
+/// <summary>
+/// The store contract on Redis. Every change that touches several keys is one Lua script, so it is
+/// atomic against every other client of the same Redis; with AOF on, state survives a restart.
+/// Reads are plain commands. When Redis cannot be reached the call fails fast with
+/// <see cref="StoreUnavailableException"/> and nothing was applied.
+/// </summary>
+public sealed class RedisStore : ICrnpStore
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly RedisKeys _keys;
+
+    public RedisStore(IConnectionMultiplexer redis, IOptions<RedisStoreOptions> options, TimeProvider? time = null)
+    {
+        _redis = redis;
+        _options = options.Value;
+        _time = time ?? TimeProvider.System;
+        _keys = new RedisKeys(_options);
+    }
+
+    private IDatabase Db => _redis.GetDatabase();
+
+    public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var id = RedisKeys.Id(change.Client);
+        return Guard(async () =>
+        {
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+                Scripts.Apply,
+                [_keys.Clients, _keys.Client(id), _keys.Latest, _keys.Queue(id)],
+                [
+                    change.Type.ToWire(),
+                    id,
+                    StoreJson.Array(change.Types.Select(StoreJson.Type)),
+                    change.Limits.MaxClients,
+                    change.Limits.MaxTypesPerClient,
+                    change.Origin.ToString(),
+                    Now(),
+                    _keys.Prefix,
+                    change.Client.Ip.ToString(),
+                    change.Client.Port,
+                ]))!;
+            if (!StatusCodes.TryParse((string?)result[0], out var status))
+            {
+                throw new InvalidOperationException($"registration script returned an unknown status '{result[0]}'");
+            }
+            return new RegistrationResult(status, (string)result[1]!, (int)result[2]);
+        });
+    }
+
+    public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default) =>
+        Guard(async () => ToRegistration(await Db.HashGetAllAsync(_keys.Client(RedisKeys.Id(client)))));
+
+    public Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<ClientRegistration>>(async () =>
+        {
+            var db = Db;
+            var ids = await db.SetMembersAsync(_keys.Clients);
+            var hashes = await Task.WhenAll(ids.Select(id => db.HashGetAllAsync(_keys.Client(id!))));
+            return [.. hashes.Select(ToRegistration).OfType<ClientRegistration>()];
+        });
+
+    public Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        var json = StoreJson.Event(evt);
+        var now = Now();
+        return Guard(async () =>
+        {
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+                Scripts.Publish,
+                [_keys.Sequence, _keys.Latest, _keys.Log],
+                [json, StateKey.For(evt), traceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength]))!;
+            var sequence = (long)result[0];
+            var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, traceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
+            return (stored, (int)result[1]);
+        });
+    }
+
+    public Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<StoredEvent>>(async () =>
+        {
+            var values = await Db.HashValuesAsync(_keys.Latest);
+            return [.. values.Select(v => StoreJson.ReadStored(v!)).OrderBy(e => e.Sequence)];
+        });
+
+    public Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<QueueEntry>>(async () =>
+        {
+            var entries = await Db.StreamRangeAsync(_keys.Queue(RedisKeys.Id(client)), "-", "+", max);
+            return [.. entries.Select(ToQueueEntry)];
+        });
+
+    public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
+        Guard(async () => await Db.StreamDeleteAsync(_keys.Queue(RedisKeys.Id(client)), [entryId]) == 1);
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static QueueEntry ToQueueEntry(StreamEntry entry)
+    {
+        var kind = entry["k"] == "first" ? QueueEntryKind.FirstEvent : QueueEntryKind.Published;
+        return new QueueEntry(entry.Id!, kind, StoreJson.ReadStored(entry["d"]!));
+    }
+
+    private static ClientRegistration? ToRegistration(HashEntry[] hash)
+    {
+        if (hash.Length == 0)
+        {
+            return null;
+        }
+        var fields = hash.ToDictionary(h => h.Name.ToString(), h => h.Value.ToString(), StringComparer.Ordinal);
+        return new ClientRegistration(
+            new CallbackAddress(IPAddress.Parse(fields["ip"]), int.Parse(fields["port"], CultureInfo.InvariantCulture)),
+            StoreJson.ReadTypes(fields["types"]),
+            Enum.Parse<RegistrationOrigin>(fields["origin"]),
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["at"], CultureInfo.InvariantCulture)));
+    }
+
+    // Connection trouble and a Redis that is loading or read-only are transient: the caller answers
+    // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is.
+    private static async Task<T> Guard<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException
+            || (ex is RedisServerException server && IsTransient(server.Message)))
+        {
+            throw new StoreUnavailableException("Redis is unavailable: " + ex.Message, ex);
+        }
+    }
+
+    private static bool IsTransient(string message) =>
+        message.StartsWith("LOADING", StringComparison.Ordinal)
+        || message.StartsWith("READONLY", StringComparison.Ordinal)
+        || message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal);
+}

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CrnpCloud.Redis;
+
+/// <summary>Where the shared state lives, section <c>Crnp:Store</c>.</summary>
+public sealed class RedisStoreOptions
+{
+    public const string Section = "Crnp:Store";
+
+    /// <summary>StackExchange.Redis configuration string (<c>host:port,password=...</c>); empty = the embedded in-memory store.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>
+    /// The CRNP cluster this installation serves. It is the Redis hash tag of every key, so one cluster
+    /// lives in one Redis Cluster slot and Lua scripts may touch all of its keys.
+    /// </summary>
+    [Required]
+    [RegularExpression(@"^[A-Za-z0-9_.\-]{1,64}$", ErrorMessage = "Cluster must be 1-64 characters of letters, digits, '_', '.', '-'")]
+    public string Cluster { get; set; } = "default";
+
+    /// <summary>Prefix of every key, before the hash tag; tests use a unique one each.</summary>
+    [Required]
+    public string KeyPrefix { get; set; } = "crnp:";
+
+    /// <summary>Approximate length the global event log is trimmed to.</summary>
+    [Range(1000, 100_000_000)]
+    public int LogMaxLength { get; set; } = 100_000;
+}

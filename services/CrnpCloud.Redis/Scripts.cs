@@ -1,0 +1,22 @@
+using System.Reflection;
+
+namespace CrnpCloud.Redis;
+
+/// <summary>The Lua scripts, each with the shared library prepended; StackExchange.Redis caches them by SHA.</summary>
+internal static class Scripts
+{
+    public static readonly string Apply = Load("apply.lua");
+
+    public static readonly string Publish = Load("publish.lua");
+
+    private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
+
+    private static string Read(string name)
+    {
+        var assembly = typeof(Scripts).Assembly;
+        var resource = assembly.GetManifestResourceNames().Single(n => n.EndsWith("." + name, StringComparison.Ordinal));
+        using var stream = assembly.GetManifestResourceStream(resource)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

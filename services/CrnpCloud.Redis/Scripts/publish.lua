@@ -1,0 +1,23 @@
+-- One published event, atomically: next sequence number, latest state of its key, the global log,
+-- and one queue entry for every client with a matching type.
+-- KEYS[1] sequence counter, KEYS[2] latest hash, KEYS[3] global log stream
+-- ARGV[1] event JSON, ARGV[2] state key, ARGV[3] traceparent ('' for none), ARGV[4] now (unix ms),
+-- ARGV[5] key prefix, ARGV[6] approximate log length to keep
+-- Returns {sequence, clients queued}.
+local e = cjson.decode(ARGV[1])
+local prefix = ARGV[5]
+local seq = redis.call('INCR', KEYS[1])
+local stored = '{"seq":' .. seq .. ',"tp":' .. cjson.encode(ARGV[3]) .. ',"at":' .. ARGV[4] .. ',"e":' .. ARGV[1] .. '}'
+redis.call('HSET', KEYS[2], ARGV[2], stored)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'd', stored)
+
+local candidates = redis.call('SUNION', prefix .. ':subs:' .. e.c .. '\31', prefix .. ':subs:' .. e.c .. '\31' .. e.s)
+local queued = 0
+for _, id in ipairs(candidates) do
+  local raw = redis.call('HGET', prefix .. ':client:' .. id, 'types')
+  if raw and matches_any(decode_all(cjson.decode(raw)), e) then
+    redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 'd', stored)
+    queued = queued + 1
+  end
+end
+return { seq, queued }

@@ -1,0 +1,152 @@
+using Xunit;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace CrnpCloud.Testing;
+
+/// <summary>
+/// A real redis-server for one test class: a free port, its own temp dir, AOF with fsync on every
+/// write so a restart keeps everything acknowledged. Stop/Start keep port and data (a restart).
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private Process? _process;
+
+    private RedisServer(int port, string directory)
+    {
+        Port = port;
+        Directory = directory;
+    }
+
+    public int Port { get; }
+
+    public string Directory { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    public static async Task<RedisServer> StartAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "crnp-redis-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(directory);
+        var server = new RedisServer(FreePort(), directory);
+        await server.StartAsync(CancellationToken.None);
+        return server;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo("redis-server")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--dir", Directory, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await Eventually.TrueAsync(PingAsync, $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Stops the server the way an operator would (SIGTERM: it flushes the AOF and exits).</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+        if (!_process.HasExited)
+        {
+            Signal("TERM");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>kill -9: no chance to flush anything beyond what fsync already wrote.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync(CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp dir is harmless.
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    private async Task<bool> PingAsync()
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port), timeout.Token);
+            await socket.SendAsync("PING\r\n"u8.ToArray(), SocketFlags.None, timeout.Token);
+            var buffer = new byte[64];
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            return Encoding.ASCII.GetString(buffer, 0, n).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>One redis-server shared by the tests of a class; each test uses its own key prefix.</summary>
+public sealed class RedisServerFixture : IAsyncLifetime
+{
+    public RedisServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}

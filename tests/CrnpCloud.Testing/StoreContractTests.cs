@@ -1,0 +1,301 @@
+using System.Net;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using Xunit;
+
+namespace CrnpCloud.Testing;
+
+/// <summary>
+/// The store contract, once, for every implementation: a subclass says how to make a fresh, empty
+/// store. What one store does, the other must do the same.
+/// </summary>
+public abstract class StoreContractTests
+{
+    private static readonly EventRegistration Membership = new("EC_Cluster", "ESC_cluster_membership");
+    private static readonly EventRegistration AllCluster = new("EC_Cluster");
+    private static readonly RegistrationLimits Limits = new(100, 10);
+
+    protected abstract Task<ICrnpStore> CreateStoreAsync();
+
+    private static CallbackAddress Client(int port, string ip = "10.0.0.1") => new(IPAddress.Parse(ip), port);
+
+    private static EventRegistration Rg(string name) => new("EC_Cluster", "ESC_cluster_rg_state", new NameValue("rg_name", name));
+
+    private static CrnpEvent RgEvent(string name, string state) =>
+        new("EC_Cluster", "ESC_cluster_rg_state", "SUNW", "rgm", new NameValue("rg_name", name), new NameValue("node_list", "n1", "n2"), new NameValue("state_list", state, "OFFLINE"));
+
+    private static CrnpEvent MembershipEvent(int incarnation) =>
+        new("EC_Cluster", "ESC_cluster_membership", "SUNW", "rgm", new NameValue("node_list", "n1", "n2"), new NameValue("state_list", incarnation.ToString(System.Globalization.CultureInfo.InvariantCulture), "-1"));
+
+    private static RegistrationChange Change(RegistrationType type, CallbackAddress client, RegistrationLimits? limits = null, params EventRegistration[] types) =>
+        new(type, client, new EquatableList<EventRegistration>(types), limits ?? Limits);
+
+    private static async Task<long[]> QueuedSequences(ICrnpStore store, CallbackAddress client) =>
+        [.. (await store.PeekQueueAsync(client, 10_000)).Select(e => e.Event.Sequence)];
+
+    [Fact]
+    public async Task AddClient_StoresTheTypes_WithoutDuplicates()
+    {
+        var store = await CreateStoreAsync();
+
+        var result = await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership, Rg("a"), Membership));
+
+        Assert.Equal(StatusCode.Ok, result.Status);
+        var client = await store.GetClientAsync(Client(1));
+        Assert.NotNull(client);
+        Assert.Equal(Client(1), client.Address);
+        Assert.Equal([Membership, Rg("a")], client.Types);
+        Assert.Equal(RegistrationOrigin.Dynamic, client.Origin);
+    }
+
+    [Fact]
+    public async Task AddClient_Again_ReplacesTypesAndStartsAFreshQueue()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership));
+        await store.PublishAsync(MembershipEvent(1), null);
+        await store.PublishAsync(MembershipEvent(2), null);
+
+        var result = await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Rg("a")));
+
+        Assert.Equal(StatusCode.Ok, result.Status);
+        Assert.Equal([Rg("a")], (await store.GetClientAsync(Client(1)))!.Types);
+        Assert.Empty(await store.PeekQueueAsync(Client(1), 10));
+        Assert.Single(await store.ListClientsAsync());
+    }
+
+    [Theory]
+    [InlineData(RegistrationType.AddEvents)]
+    [InlineData(RegistrationType.RemoveEvents)]
+    [InlineData(RegistrationType.RemoveClient)]
+    public async Task NotRegistered_IsFail_AndCreatesNothing(RegistrationType type)
+    {
+        var store = await CreateStoreAsync();
+
+        var result = await store.ApplyAsync(Change(type, Client(1), null, Membership));
+
+        Assert.Equal(StatusCode.Fail, result.Status);
+        Assert.Null(await store.GetClientAsync(Client(1)));
+        Assert.Empty(await store.ListClientsAsync());
+    }
+
+    [Fact]
+    public async Task MaxClients_RefusesANewClient_NotAnExistingOne()
+    {
+        var store = await CreateStoreAsync();
+        var two = new RegistrationLimits(2, 10);
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), two));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(2), two));
+
+        var third = await store.ApplyAsync(Change(RegistrationType.AddClient, Client(3), two));
+        var again = await store.ApplyAsync(Change(RegistrationType.AddClient, Client(2), two, Membership));
+
+        Assert.Equal(StatusCode.LowResource, third.Status);
+        Assert.Equal(StatusCode.Ok, again.Status);
+        Assert.Null(await store.GetClientAsync(Client(3)));
+    }
+
+    [Fact]
+    public async Task MaxTypes_RefusesTheChange_AndKeepsTheOldTypes()
+    {
+        var store = await CreateStoreAsync();
+        var two = new RegistrationLimits(10, 2);
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), two, Rg("a")));
+
+        var tooManyAtOnce = await store.ApplyAsync(Change(RegistrationType.AddClient, Client(2), two, Rg("a"), Rg("b"), Rg("c")));
+        var ok = await store.ApplyAsync(Change(RegistrationType.AddEvents, Client(1), two, Rg("a"), Rg("b")));
+        var tooMany = await store.ApplyAsync(Change(RegistrationType.AddEvents, Client(1), two, Rg("c")));
+
+        Assert.Equal(StatusCode.LowResource, tooManyAtOnce.Status);
+        Assert.Equal(StatusCode.Ok, ok.Status);
+        Assert.Equal(StatusCode.LowResource, tooMany.Status);
+        Assert.Equal([Rg("a"), Rg("b")], (await store.GetClientAsync(Client(1)))!.Types);
+    }
+
+    [Fact]
+    public async Task RemoveEvents_RemovesOnlyThoseTypes_UnknownOnesAreIgnored()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership, Rg("a"), Rg("b")));
+
+        var result = await store.ApplyAsync(Change(RegistrationType.RemoveEvents, Client(1), null, Rg("a"), Rg("zzz")));
+
+        Assert.Equal(StatusCode.Ok, result.Status);
+        Assert.Equal([Membership, Rg("b")], (await store.GetClientAsync(Client(1)))!.Types);
+        var (_, queued) = await store.PublishAsync(RgEvent("a", "ONLINE"), null);
+        Assert.Equal(0, queued);
+    }
+
+    [Fact]
+    public async Task RemoveClient_DeletesRegistrationAndQueue()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership));
+        await store.PublishAsync(MembershipEvent(1), null);
+
+        var result = await store.ApplyAsync(Change(RegistrationType.RemoveClient, Client(1)));
+        var (_, queued) = await store.PublishAsync(MembershipEvent(2), null);
+
+        Assert.Equal(StatusCode.Ok, result.Status);
+        Assert.Equal(0, queued);
+        Assert.Null(await store.GetClientAsync(Client(1)));
+        Assert.Empty(await store.PeekQueueAsync(Client(1), 10));
+        Assert.Empty(await store.ListClientsAsync());
+    }
+
+    [Fact]
+    public async Task Publish_QueuesForExactlyTheMatchingClients()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, AllCluster));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(2), null, Membership));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(3), null, Rg("a")));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(4), null, Rg("b")));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(5), null, new EventRegistration("EC_Other")));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(6), null,
+            new EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new NameValue("node_list", "n1", "n2"))));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(7), null,
+            new EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new NameValue("node_list", "n1"))));
+
+        var (stored, queued) = await store.PublishAsync(RgEvent("a", "ONLINE"), null);
+
+        Assert.Equal(3, queued);
+        foreach (var port in new[] { 1, 3, 6 })
+        {
+            Assert.Equal([stored.Sequence], await QueuedSequences(store, Client(port)));
+        }
+        foreach (var port in new[] { 2, 4, 5, 7 })
+        {
+            Assert.Empty(await QueuedSequences(store, Client(port)));
+        }
+    }
+
+    [Fact]
+    public async Task Publish_KeepsTheEventIntact_AndItsTraceParent()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, AllCluster));
+        var evt = new CrnpEvent("EC_Cluster", "ESC_cluster_r_state", "ORCL", "rgm",
+            new NameValue("r_name", "ünïcode \"quoted\" ]]> <x>"), new NameValue("empty", ""), new NameValue("ev_seq", "1", "2", "3"));
+        const string trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        var (stored, _) = await store.PublishAsync(evt, trace);
+
+        var entry = Assert.Single(await store.PeekQueueAsync(Client(1), 10));
+        Assert.Equal(evt, entry.Event.Event);
+        Assert.Equal(trace, entry.Event.TraceParent);
+        Assert.Equal(stored.Sequence, entry.Event.Sequence);
+        Assert.Equal(QueueEntryKind.Published, entry.Kind);
+    }
+
+    [Fact]
+    public async Task Publish_SequencesIncrease_AndLatestKeepsOnePerStateKey()
+    {
+        var store = await CreateStoreAsync();
+
+        var (m1, _) = await store.PublishAsync(MembershipEvent(1), null);
+        var (a1, _) = await store.PublishAsync(RgEvent("a", "ONLINE"), null);
+        var (m2, _) = await store.PublishAsync(MembershipEvent(2), null);
+        var (b1, _) = await store.PublishAsync(RgEvent("b", "OFFLINE"), null);
+
+        Assert.True(m1.Sequence < a1.Sequence && a1.Sequence < m2.Sequence && m2.Sequence < b1.Sequence);
+        Assert.Equal([a1.Sequence, m2.Sequence, b1.Sequence], (await store.GetLatestAsync()).Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task FirstEvents_AreTheCurrentStateOfTheNewTypes_OldestFirst_EachOnce()
+    {
+        var store = await CreateStoreAsync();
+        await store.PublishAsync(RgEvent("a", "OFFLINE"), null);
+        var (b, _) = await store.PublishAsync(RgEvent("b", "ONLINE"), null);
+        var (a, _) = await store.PublishAsync(RgEvent("a", "ONLINE"), null);
+        await store.PublishAsync(MembershipEvent(1), null);
+
+        var result = await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null,
+            Rg("a"), new EventRegistration("EC_Cluster", "ESC_cluster_rg_state")));
+
+        Assert.Equal(2, result.FirstEventsQueued);
+        var queue = await store.PeekQueueAsync(Client(1), 10);
+        Assert.Equal([b.Sequence, a.Sequence], queue.Select(e => e.Event.Sequence));
+        Assert.All(queue, e => Assert.Equal(QueueEntryKind.FirstEvent, e.Kind));
+    }
+
+    [Fact]
+    public async Task AddEvents_QueuesFirstEventsOnlyForTypesNotYetRegistered()
+    {
+        var store = await CreateStoreAsync();
+        var (m, _) = await store.PublishAsync(MembershipEvent(1), null);
+        var (a, _) = await store.PublishAsync(RgEvent("a", "ONLINE"), null);
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership));
+
+        var result = await store.ApplyAsync(Change(RegistrationType.AddEvents, Client(1), null, Membership, Rg("a")));
+
+        Assert.Equal(1, result.FirstEventsQueued);
+        Assert.Equal([m.Sequence, a.Sequence], await QueuedSequences(store, Client(1)));
+    }
+
+    [Fact]
+    public async Task Ack_RemovesTheEntryOnce()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership));
+        await store.PublishAsync(MembershipEvent(1), null);
+        var (second, _) = await store.PublishAsync(MembershipEvent(2), null);
+        var head = (await store.PeekQueueAsync(Client(1), 1))[0];
+
+        Assert.True(await store.AckAsync(Client(1), head.EntryId));
+        Assert.False(await store.AckAsync(Client(1), head.EntryId));
+        Assert.Equal([second.Sequence], await QueuedSequences(store, Client(1)));
+        Assert.False(await store.AckAsync(Client(99), head.EntryId));
+    }
+
+    [Fact]
+    public async Task ClientsWithTheSamePort_OnDifferentIps_AreDifferentClients()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(9000, "10.0.0.1"), null, Membership));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(9000, "fd00::1"), null, Rg("a")));
+
+        var removed = await store.ApplyAsync(Change(RegistrationType.RemoveClient, Client(9000, "10.0.0.1")));
+
+        Assert.Equal(StatusCode.Ok, removed.Status);
+        var left = Assert.Single(await store.ListClientsAsync());
+        Assert.Equal(Client(9000, "fd00::1"), left.Address);
+    }
+
+    [Fact]
+    public async Task ConcurrentRegistrationsAndPublishes_EveryQueueIsAGaplessRunFromItsFirstEvent()
+    {
+        // Invariant 3: a type's first event and every later event of it land in the queue with no
+        // event missing or out of order, however registrations and publishes interleave.
+        var store = await CreateStoreAsync();
+        await store.PublishAsync(MembershipEvent(0), null);
+        var published = 0;
+        using var stop = new CancellationTokenSource();
+        var publisher = Task.Run(async () =>
+        {
+            for (var i = 1; i <= 400; i++)
+            {
+                await store.PublishAsync(MembershipEvent(i), null);
+                Interlocked.Increment(ref published);
+            }
+        });
+        var registrations = Task.Run(async () =>
+        {
+            for (var port = 1; port <= 40; port++)
+            {
+                await store.ApplyAsync(Change(RegistrationType.AddClient, Client(port), null, Membership));
+            }
+        });
+        await Task.WhenAll(publisher, registrations);
+
+        var last = (await store.GetLatestAsync()).Single().Sequence;
+        for (var port = 1; port <= 40; port++)
+        {
+            var queue = await store.PeekQueueAsync(Client(port), 10_000);
+            Assert.Equal(QueueEntryKind.FirstEvent, queue[0].Kind);
+            var sequences = queue.Select(e => e.Event.Sequence).ToArray();
+            Assert.Equal(Enumerable.Range((int)sequences[0], (int)(last - sequences[0] + 1)).Select(s => (long)s), sequences);
+        }
+    }
+}
