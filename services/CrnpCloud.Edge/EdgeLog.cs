@@ -23,7 +23,4 @@ internal static partial class EdgeLog
 
     [LoggerMessage(6, LogLevel.Debug, "Could not write the reply to {Remote}: the peer went away")]
     public static partial void ReplyLost(ILogger logger, Exception exception, IPAddress? remote);
-
-    [LoggerMessage(7, LogLevel.Information, "CRNP edge listening on {EndPoint}")]
-    public static partial void Listening(ILogger logger, string endPoint);
 }

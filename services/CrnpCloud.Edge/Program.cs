@@ -1,6 +1,8 @@
 using CrnpCloud.Edge;
+using CrnpCloud.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddCrnpRedisStore();
 builder.AddCrnpEdge();
 
 var app = builder.Build();

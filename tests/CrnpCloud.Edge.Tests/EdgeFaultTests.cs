@@ -1,0 +1,62 @@
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using CrnpCloud.Testing;
+using Microsoft.Extensions.Options;
+using static CrnpCloud.Edge.Tests.Registrations;
+
+namespace CrnpCloud.Edge.Tests;
+
+public sealed class EdgeFaultTests
+{
+    [Fact]
+    public async Task UnexpectedStoreFault_IsSystemError_AndTheServerKeepsServing()
+    {
+        var store = new FaultyStore(new InMemoryStore());
+        await using var edge = await EdgeHost.StartAsync(store);
+
+        store.Fault = new InvalidOperationException("boom");
+        var faulted = await CrnpTestClient.RegisterAsync(edge.Endpoint, AddClient(9001));
+        store.Fault = null;
+        var fine = await CrnpTestClient.RegisterAsync(edge.Endpoint, AddClient(9001));
+
+        Assert.Equal(StatusCode.SystemError, faulted.Status);
+        Assert.Equal(StatusCode.Ok, fine.Status);
+        Assert.Contains(edge.Logs.Errors(), e => e.Contains("boom", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Crnp:Edge:AllowHosts", "LOCAL, 10.0.0.0/33", "10.0.0.0/33")]
+    [InlineData("Crnp:Edge:DenyHosts", "not-an-ip", "not-an-ip")]
+    [InlineData("Crnp:Edge:LocalNetworks", "ALL", "ALL")]
+    [InlineData("Crnp:Edge:Port", "70000", "Port")]
+    [InlineData("Crnp:Edge:ListenAddress", "anywhere", "anywhere")]
+    [InlineData("Crnp:Edge:ClientTimeout", "00:00:00", "ClientTimeout")]
+    public async Task BadSettings_StopTheServiceAtStart_WithAClearMessage(string key, string value, string mentioned)
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { [key] = value }));
+
+        Assert.Contains(mentioned, failure.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Wraps a real store and throws a chosen exception while <see cref="Fault"/> is set.</summary>
+    private sealed class FaultyStore(ICrnpStore inner) : ICrnpStore
+    {
+        public Exception? Fault { get; set; }
+
+        public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default) =>
+            Fault is { } fault ? Task.FromException<RegistrationResult>(fault) : inner.ApplyAsync(change, cancellationToken);
+
+        public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default) => inner.GetClientAsync(client, cancellationToken);
+
+        public Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default) => inner.ListClientsAsync(cancellationToken);
+
+        public Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default) => inner.PublishAsync(evt, traceParent, cancellationToken);
+
+        public Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default) => inner.GetLatestAsync(cancellationToken);
+
+        public Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default) => inner.PeekQueueAsync(client, max, cancellationToken);
+
+        public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) => inner.AckAsync(client, entryId, cancellationToken);
+    }
+}
