@@ -41,6 +41,8 @@ internal sealed class EdgeHost : IAsyncDisposable
             ["Crnp:Edge:Port"] = "0",
             ["Crnp:Edge:ListenAddress"] = "::",
             ["Crnp:Edge:ClientTimeout"] = "00:00:10",
+            ["Logging:LogLevel:Default"] = "Debug",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -303,10 +303,15 @@ public abstract class EdgeTests
     {
         var (edge, store) = await StartAsync();
         await using var _ = edge;
+        static bool Started((Microsoft.Extensions.Logging.LogLevel, string Category, string Message, Exception?) e) =>
+            e.Category.EndsWith("Kestrel.Connections", StringComparison.Ordinal) && e.Message.Contains("started", StringComparison.Ordinal);
+        var startedBefore = edge.Logs.Entries.Count(Started);
         using var socket = await CrnpTestClient.ConnectAsync(edge.Endpoint, null, CancellationToken.None);
         var document = CrnpWriter.ToBytes(AddClient(7800, Membership));
         await socket.SendAsync(document.AsMemory(0, 40), SocketFlags.None);
 
+        // Only a connection the server has accepted is in flight; one still in the backlog is refused by a stop.
+        await Eventually.TrueAsync(() => Task.FromResult(edge.Logs.Entries.Count(Started) > startedBefore), "kestrel accepted the connection");
         var stopping = edge.StopAsync();
         await socket.SendAsync(document.AsMemory(40), SocketFlags.None);
         using var timeout = new CancellationTokenSource(CrnpTestClient.Patience);
