@@ -1,0 +1,6 @@
+using System.CommandLine;
+using CrnpCloud.Benchmarks;
+
+var root = new RootCommand("CrnpCloud end-to-end benchmarks on real processes");
+root.Subcommands.Add(RegistrationBenchmark.Command());
+return await root.Parse(args).InvokeAsync();
