@@ -19,9 +19,10 @@ public interface ICrnpStore
 
     /// <summary>
     /// Appends an event to the global order, makes it the latest of its state key, and queues it for
-    /// every client with a matching type. Returns the stored event and how many clients it was queued for.
+    /// every client with a matching type. With an idempotency key seen within its window, it does
+    /// none of that and returns the first event's sequence with <see cref="PublishResult.Duplicate"/> set.
     /// </summary>
-    Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default);
+    Task<PublishResult> PublishAsync(CrnpEvent evt, PublishOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>The latest event of every state key, in sequence order.</summary>
     Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default);

@@ -13,6 +13,8 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
     private readonly Dictionary<CallbackAddress, ClientState> _clients = [];
     private readonly Dictionary<string, StoredEvent> _latest = new(StringComparer.Ordinal);
     private readonly SubscriptionIndex _index = new();
+    private readonly Dictionary<string, (long Sequence, DateTimeOffset Expires)> _idempotency = new(StringComparer.Ordinal);
+    private DateTimeOffset _nextIdempotencySweep;
     private long _sequence;
     private long _entryId;
 
@@ -48,13 +50,25 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
         }
     }
 
-    public Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default)
+    public Task<PublishResult> PublishAsync(CrnpEvent evt, PublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(evt);
+        options ??= new PublishOptions();
         lock (_lock)
         {
+            var now = _time.GetUtcNow();
+            if (options.IdempotencyKey is { } key && _idempotency.TryGetValue(key, out var seen) && seen.Expires > now)
+            {
+                return Task.FromResult(new PublishResult(new StoredEvent(seen.Sequence, Id(seen.Sequence), evt, options.TraceParent, now), 0, Duplicate: true));
+            }
+
             var sequence = ++_sequence;
-            var stored = new StoredEvent(sequence, sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), evt, traceParent, _time.GetUtcNow());
+            var stored = new StoredEvent(sequence, Id(sequence), evt, options.TraceParent, now);
+            if (options.IdempotencyKey is { } newKey)
+            {
+                ForgetExpiredKeys(now);
+                _idempotency[newKey] = (sequence, now + options.IdempotencyWindow);
+            }
             _latest[StateKey.For(evt)] = stored;
             var queued = 0;
             foreach (var candidate in _index.Candidates(evt))
@@ -66,7 +80,7 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
                     queued++;
                 }
             }
-            return Task.FromResult((stored, queued));
+            return Task.FromResult(new PublishResult(stored, queued));
         }
     }
 
@@ -184,6 +198,22 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
 
     private void Enqueue(ClientState state, QueueEntryKind kind, StoredEvent stored) =>
         state.Queue.Enqueue(new QueueEntry((++_entryId).ToString("D20", System.Globalization.CultureInfo.InvariantCulture), kind, stored));
+
+    private static string Id(long sequence) => sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    // Expired keys are swept at most once a second, so the map stays bounded by what one window holds.
+    private void ForgetExpiredKeys(DateTimeOffset now)
+    {
+        if (now < _nextIdempotencySweep)
+        {
+            return;
+        }
+        _nextIdempotencySweep = now.AddSeconds(1);
+        foreach (var key in _idempotency.Where(p => p.Value.Expires <= now).Select(p => p.Key).ToList())
+        {
+            _idempotency.Remove(key);
+        }
+    }
 
     private static List<EventRegistration> Distinct(IEnumerable<EventRegistration> types) => [.. types.Distinct()];
 

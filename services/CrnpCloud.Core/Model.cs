@@ -57,3 +57,19 @@ public sealed record RegistrationResult(StatusCode Status, string Message, int F
     public static RegistrationResult NotRegistered(CallbackAddress client) =>
         new(StatusCode.Fail, $"client {client} is not registered: send ADD_CLIENT first");
 }
+
+/// <summary>How to publish: the W3C traceparent of the publish call, and an optional idempotency key with its window.</summary>
+public sealed record PublishOptions(string? TraceParent = null, string? IdempotencyKey = null, TimeSpan IdempotencyWindow = default);
+
+/// <summary>
+/// What a publish did. For a duplicate (same idempotency key within the window) <see cref="Event"/>
+/// carries the first event's sequence and id, and nothing was queued.
+/// </summary>
+public sealed record PublishResult(StoredEvent Event, int Queued, bool Duplicate = false)
+{
+    public void Deconstruct(out StoredEvent evt, out int queued)
+    {
+        evt = Event;
+        queued = Queued;
+    }
+}

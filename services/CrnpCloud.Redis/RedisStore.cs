@@ -71,20 +71,25 @@ public sealed class RedisStore : ICrnpStore
             return [.. hashes.Select(ToRegistration).OfType<ClientRegistration>()];
         });
 
-    public Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default)
+    public Task<PublishResult> PublishAsync(CrnpEvent evt, PublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(evt);
+        options ??= new PublishOptions();
         var json = StoreJson.Event(evt);
         var now = Now();
+        RedisKey idempotency = options.IdempotencyKey is { } key ? _keys.Idempotency(key) : _keys.Prefix + ":idem:";
         return Guard(async () =>
         {
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
                 Scripts.Publish,
-                [_keys.Sequence, _keys.Latest, _keys.Log],
-                [json, StateKey.For(evt), traceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength]))!;
+                [_keys.Sequence, _keys.Latest, _keys.Log, idempotency],
+                [
+                    json, StateKey.For(evt), options.TraceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength,
+                    options.IdempotencyKey is null ? 0 : Math.Max(1, (long)options.IdempotencyWindow.TotalMilliseconds),
+                ]))!;
             var sequence = (long)result[0];
-            var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, traceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
-            return (stored, (int)result[1]);
+            var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, options.TraceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
+            return new PublishResult(stored, (int)result[1], (int)result[2] == 1);
         });
     }
 

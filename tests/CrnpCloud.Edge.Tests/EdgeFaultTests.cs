@@ -51,7 +51,7 @@ public sealed class EdgeFaultTests
 
         public Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default) => inner.ListClientsAsync(cancellationToken);
 
-        public Task<(StoredEvent Event, int Queued)> PublishAsync(CrnpEvent evt, string? traceParent, CancellationToken cancellationToken = default) => inner.PublishAsync(evt, traceParent, cancellationToken);
+        public Task<PublishResult> PublishAsync(CrnpEvent evt, PublishOptions? options = null, CancellationToken cancellationToken = default) => inner.PublishAsync(evt, options, cancellationToken);
 
         public Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default) => inner.GetLatestAsync(cancellationToken);
 

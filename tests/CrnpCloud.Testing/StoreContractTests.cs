@@ -179,7 +179,7 @@ public abstract class StoreContractTests
             new NameValue("r_name", "ünïcode \"quoted\" ]]> <x>"), new NameValue("empty", ""), new NameValue("ev_seq", "1", "2", "3"));
         const string trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
-        var (stored, _) = await store.PublishAsync(evt, trace);
+        var (stored, _) = await store.PublishAsync(evt, new PublishOptions(trace));
 
         var entry = Assert.Single(await store.PeekQueueAsync(Client(1), 10));
         Assert.Equal(evt, entry.Event.Event);
@@ -247,6 +247,27 @@ public abstract class StoreContractTests
         Assert.False(await store.AckAsync(Client(1), head.EntryId));
         Assert.Equal([second.Sequence], await QueuedSequences(store, Client(1)));
         Assert.False(await store.AckAsync(Client(99), head.EntryId));
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_WithinItsWindow_ReturnsTheFirstEventAndQueuesNothing()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership));
+        var options = new PublishOptions(IdempotencyKey: "node-event-42", IdempotencyWindow: TimeSpan.FromMinutes(5));
+
+        var first = await store.PublishAsync(MembershipEvent(1), options);
+        var again = await store.PublishAsync(MembershipEvent(1), options);
+        var other = await store.PublishAsync(MembershipEvent(2), options with { IdempotencyKey = "node-event-43" });
+
+        Assert.False(first.Duplicate);
+        Assert.True(again.Duplicate);
+        Assert.Equal(first.Event.Sequence, again.Event.Sequence);
+        Assert.Equal(first.Event.Id, again.Event.Id);
+        Assert.Equal(0, again.Queued);
+        Assert.False(other.Duplicate);
+        Assert.Equal([first.Event.Sequence, other.Event.Sequence], await QueuedSequences(store, Client(1)));
+        Assert.Equal(other.Event.Sequence, (await store.GetLatestAsync()).Single().Sequence);
     }
 
     [Fact]

@@ -1,12 +1,18 @@
 -- One published event, atomically: next sequence number, latest state of its key, the global log,
 -- and one queue entry for every client with a matching type.
--- KEYS[1] sequence counter, KEYS[2] latest hash, KEYS[3] global log stream
+-- KEYS[1] sequence counter, KEYS[2] latest hash, KEYS[3] global log stream, KEYS[4] idempotency key
 -- ARGV[1] event JSON, ARGV[2] state key, ARGV[3] traceparent ('' for none), ARGV[4] now (unix ms),
--- ARGV[5] key prefix, ARGV[6] approximate log length to keep
--- Returns {sequence, clients queued}.
+-- ARGV[5] key prefix, ARGV[6] approximate log length to keep, ARGV[7] idempotency window ms (0 = no key)
+-- Returns {sequence, clients queued, 1 if a duplicate of an earlier publish}.
+local window = tonumber(ARGV[7])
+if window > 0 then
+  local first = redis.call('GET', KEYS[4])
+  if first then return { tonumber(first), 0, 1 } end
+end
 local e = cjson.decode(ARGV[1])
 local prefix = ARGV[5]
 local seq = redis.call('INCR', KEYS[1])
+if window > 0 then redis.call('SET', KEYS[4], seq, 'PX', window) end
 local stored = '{"seq":' .. seq .. ',"tp":' .. cjson.encode(ARGV[3]) .. ',"at":' .. ARGV[4] .. ',"e":' .. ARGV[1] .. '}'
 redis.call('HSET', KEYS[2], ARGV[2], stored)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'd', stored)
@@ -20,4 +26,4 @@ for _, id in ipairs(candidates) do
     queued = queued + 1
   end
 end
-return { seq, queued }
+return { seq, queued, 0 }
