@@ -10,6 +10,9 @@ namespace CrnpCloud.Core;
 /// </summary>
 public interface ICrnpStore
 {
+    /// <summary>Succeeds when the store can be reached (readiness).</summary>
+    Task PingAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Applies ADD_CLIENT / ADD_EVENTS / REMOVE_EVENTS / REMOVE_CLIENT (CRNP-SPEC section 2).</summary>
     Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default);
 

@@ -18,6 +18,8 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
     private long _sequence;
     private long _entryId;
 
+    public Task PingAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);

@@ -30,6 +30,8 @@ public sealed class RedisStore : ICrnpStore
 
     private IDatabase Db => _redis.GetDatabase();
 
+    public Task PingAsync(CancellationToken cancellationToken = default) => Guard(() => Db.PingAsync());
+
     public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);

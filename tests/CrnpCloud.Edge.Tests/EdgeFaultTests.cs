@@ -44,6 +44,8 @@ public sealed class EdgeFaultTests
     {
         public Exception? Fault { get; set; }
 
+        public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
+
         public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default) =>
             Fault is { } fault ? Task.FromException<RegistrationResult>(fault) : inner.ApplyAsync(change, cancellationToken);
 

@@ -303,7 +303,7 @@ public abstract class EdgeTests
     {
         var (edge, store) = await StartAsync();
         await using var _ = edge;
-        static bool Started((Microsoft.Extensions.Logging.LogLevel, string Category, string Message, Exception?) e) =>
+        static bool Started(LogEntry e) =>
             e.Category.EndsWith("Kestrel.Connections", StringComparison.Ordinal) && e.Message.Contains("started", StringComparison.Ordinal);
         var startedBefore = edge.Logs.Entries.Count(Started);
         using var socket = await CrnpTestClient.ConnectAsync(edge.Endpoint, null, CancellationToken.None);

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace CrnpCloud.Ingest;
+
+internal static partial class IngestLog
+{
+    [LoggerMessage(1, LogLevel.Debug, "Published {Class}/{Subclass} as #{Sequence} to {Queued} client(s)")]
+    public static partial void Published(ILogger logger, string @class, string subclass, long sequence, int queued);
+
+    [LoggerMessage(2, LogLevel.Information, "Duplicate publish (idempotency key {Key}) of #{Sequence}; nothing queued")]
+    public static partial void Duplicate(ILogger logger, string key, long sequence);
+
+    [LoggerMessage(3, LogLevel.Warning, "Store unavailable; publish refused with UNAVAILABLE")]
+    public static partial void StoreUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Information, "Publish refused: {Status} {Detail}")]
+    public static partial void Refused(ILogger logger, string status, string detail);
+}

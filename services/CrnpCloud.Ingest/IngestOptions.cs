@@ -1,0 +1,50 @@
+using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Protocol;
+
+namespace CrnpCloud.Ingest;
+
+/// <summary>Settings of the event ingest, section <c>Crnp:Ingest</c>.</summary>
+public sealed class IngestOptions
+{
+    public const string Section = "Crnp:Ingest";
+
+    /// <summary>gRPC port (HTTP/2 without TLS, for in-cluster traffic); 0 picks a free port.</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 9445;
+
+    [Required]
+    public string ListenAddress { get; set; } = "::";
+
+    /// <summary>VENDOR of events that do not name one (CRNP: SUNW, newer releases ORCL).</summary>
+    [Required]
+    [MinLength(1)]
+    public string DefaultVendor { get; set; } = "SUNW";
+
+    /// <summary>PUBLISHER of events that do not name one.</summary>
+    [Required]
+    [MinLength(1)]
+    public string DefaultPublisher { get; set; } = "rgm";
+
+    /// <summary>How long an idempotency key is remembered.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest idempotency key, in characters.</summary>
+    [Range(1, 4096)]
+    public int MaxIdempotencyKeyLength { get; set; } = 256;
+
+    /// <summary>Largest event, as the SC_EVENT document clients receive; beyond it RESOURCE_EXHAUSTED.</summary>
+    [Range(256, 16 * 1024 * 1024)]
+    public int MaxEventBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest gRPC message accepted at all; beyond it RESOURCE_EXHAUSTED before parsing.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxReceiveMessageBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Bearer tokens publishers must present (comma separated). Empty: no authentication (in-cluster only).</summary>
+    public string AuthTokens { get; set; } = "";
+
+    /// <summary>Limits on names, values and counts in one event (the same limits CRNP documents have).</summary>
+    [Required]
+    public CrnpLimits Limits { get; set; } = CrnpLimits.Default;
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using CrnpCloud.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CrnpCloud.Ingest;
+
+public static class IngestServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the gRPC event ingest: validated options, an HTTP/2 endpoint on <see cref="IngestOptions.Port"/>,
+    /// the EventIngest service, gRPC health (store reachability) and reflection. The store defaults to
+    /// the embedded in-memory one unless another <see cref="ICrnpStore"/> is registered.
+    /// </summary>
+    public static IHostApplicationBuilder AddCrnpIngest(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<IngestOptions>()
+            .BindConfiguration(IngestOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => IPAddress.TryParse(o.ListenAddress, out _), $"{IngestOptions.Section}:ListenAddress must be an IP address")
+            .Validate(o => o.MaxEventBytes <= o.MaxReceiveMessageBytes, $"{IngestOptions.Section}:MaxEventBytes must not exceed MaxReceiveMessageBytes")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
+        services.AddSingleton<IngestTelemetry>();
+        services.AddSingleton<Publisher>();
+        services.AddMetrics();
+        services.AddGrpc(grpc => grpc.Interceptors.Add<BearerTokenInterceptor>());
+        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<IngestOptions>>((grpc, ingest) =>
+            grpc.MaxReceiveMessageSize = ingest.Value.MaxReceiveMessageBytes);
+        services.AddSingleton<BearerTokenInterceptor>();
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>((kestrel, ingest) =>
+        {
+            var settings = ingest.Value;
+            var address = IPAddress.TryParse(settings.ListenAddress, out var parsed) ? parsed : IPAddress.IPv6Any;
+            kestrel.Listen(address, settings.Port, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+        return builder;
+    }
+
+    public static WebApplication MapCrnpIngest(this WebApplication app)
+    {
+        app.MapGrpcService<EventIngestService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+}

@@ -1,0 +1,21 @@
+using CrnpCloud.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace CrnpCloud.Ingest;
+
+/// <summary>Ready only while the store answers.</summary>
+internal sealed class StoreHealthCheck(ICrnpStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await store.PingAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (StoreUnavailableException ex)
+        {
+            return HealthCheckResult.Unhealthy("store unavailable", ex);
+        }
+    }
+}
