@@ -112,6 +112,14 @@ public sealed class RedisStore : ICrnpStore
     public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
         Guard(async () => await Db.StreamDeleteAsync(_keys.Queue(RedisKeys.Id(client)), [entryId]) == 1);
 
+    /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
+    public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<StoredEvent>>(async () =>
+        {
+            var entries = await Db.StreamRangeAsync(_keys.Log, "-", "+", max);
+            return [.. entries.Select(e => StoreJson.ReadStored(e["d"]!))];
+        });
+
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     private static QueueEntry ToQueueEntry(StreamEntry entry)
