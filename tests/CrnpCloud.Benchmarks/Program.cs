@@ -3,4 +3,5 @@ using CrnpCloud.Benchmarks;
 
 var root = new RootCommand("CrnpCloud end-to-end benchmarks on real processes");
 root.Subcommands.Add(RegistrationBenchmark.Command());
+root.Subcommands.Add(PublishBenchmark.Command());
 return await root.Parse(args).InvokeAsync();

@@ -171,6 +171,40 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task Publish_TypesWithSeveralPairs_MatchOnlyWhenEveryPairIsPresent()
+    {
+        var store = await CreateStoreAsync();
+        var both = new EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new NameValue("rg_name", "a"), new NameValue("state_list", "ONLINE", "OFFLINE"));
+        var wrongSecond = new EventRegistration("EC_Cluster", null, new NameValue("rg_name", "a"), new NameValue("state_list", "OFFLINE", "OFFLINE"));
+        var secondFirst = new EventRegistration("EC_Cluster", null, new NameValue("node_list", "n1", "n2"), new NameValue("rg_name", "a"));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, both));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(2), null, wrongSecond));
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(3), null, secondFirst, Rg("a")));
+
+        var (stored, queued) = await store.PublishAsync(RgEvent("a", "ONLINE"), null);
+
+        Assert.Equal(2, queued);
+        Assert.Equal([stored.Sequence], await QueuedSequences(store, Client(1)));
+        Assert.Empty(await QueuedSequences(store, Client(2)));
+        Assert.Equal([stored.Sequence], await QueuedSequences(store, Client(3)));
+    }
+
+    [Fact]
+    public async Task Publish_ValuesThatContainSeparators_AreNotConfused()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null,
+            new EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new NameValue("rg_name", "a=b", "c"))));
+
+        var (_, joined) = await store.PublishAsync(new CrnpEvent("EC_Cluster", "ESC_cluster_rg_state", "SUNW", "rgm", new NameValue("rg_name", "a=b,c")), null);
+        var (_, split) = await store.PublishAsync(new CrnpEvent("EC_Cluster", "ESC_cluster_rg_state", "SUNW", "rgm", new NameValue("rg_name", "a", "b", "c")), null);
+        var (exact, queued) = await store.PublishAsync(new CrnpEvent("EC_Cluster", "ESC_cluster_rg_state", "SUNW", "rgm", new NameValue("rg_name", "a=b", "c")), null);
+
+        Assert.Equal((0, 0, 1), (joined, split, queued));
+        Assert.Equal([exact.Sequence], await QueuedSequences(store, Client(1)));
+    }
+
+    [Fact]
     public async Task Publish_KeepsTheEventIntact_AndItsTraceParent()
     {
         var store = await CreateStoreAsync();

@@ -45,7 +45,25 @@ local function encode_strings(list)
   return '[' .. table.concat(parts, ',') .. ']'
 end
 
--- The subscription index: one set of client ids per (class, subclass), '' for a class-only type.
+-- The subscription index: sets of client ids keyed by (class, subclass or '', first registered
+-- nvpair if any). An event looks up (class, '' and its subclass) alone and with each of its own
+-- nvpairs, so a resource-group event finds only the clients of that group. Types with at most one
+-- nvpair live under ':subs:' and match exactly when found; types with more live under ':subsx:' and
+-- are checked against the event. Class and subclass cannot hold \31 (XML forbids it), and the pair
+-- is JSON, so keys are unambiguous.
 local function index_key(prefix, t)
-  return prefix .. ':subs:' .. t.c .. '\31' .. (t.s or '')
+  local ns = #t.nv > 1 and ':subsx:' or ':subs:'
+  local key = prefix .. ns .. t.c .. '\31' .. (t.s or '')
+  if t.nv[1] then key = key .. '\31' .. cjson.encode(t.nv[1]) end
+  return key
+end
+
+local function candidate_keys(prefix, ns, e)
+  local keys = {}
+  for _, s in ipairs({ '', e.s }) do
+    local base = prefix .. ns .. e.c .. '\31' .. s
+    keys[#keys + 1] = base
+    for _, pair in ipairs(e.nv) do keys[#keys + 1] = base .. '\31' .. cjson.encode(pair) end
+  end
+  return keys
 end

@@ -17,13 +17,17 @@ local stored = '{"seq":' .. seq .. ',"tp":' .. cjson.encode(ARGV[3]) .. ',"at":'
 redis.call('HSET', KEYS[2], ARGV[2], stored)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'd', stored)
 
-local candidates = redis.call('SUNION', prefix .. ':subs:' .. e.c .. '\31', prefix .. ':subs:' .. e.c .. '\31' .. e.s)
-local queued = 0
-for _, id in ipairs(candidates) do
-  local raw = redis.call('HGET', prefix .. ':client:' .. id, 'types')
-  if raw and matches_any(decode_all(cjson.decode(raw)), e) then
-    redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 'd', stored)
-    queued = queued + 1
+local queued, done = 0, {}
+local function queue(id)
+  redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 'd', stored)
+  queued = queued + 1
+  done[id] = true
+end
+for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subs:', e)))) do queue(id) end
+for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subsx:', e)))) do
+  if not done[id] then
+    local raw = redis.call('HGET', prefix .. ':client:' .. id, 'types')
+    if raw and matches_any(decode_all(cjson.decode(raw)), e) then queue(id) end
   end
 end
 return { seq, queued, 0 }
