@@ -28,12 +28,13 @@ internal sealed class CrnpConnectionHandler(
         using var activity = EdgeTelemetry.Source.StartActivity("crnp.register", ActivityKind.Server);
         activity?.SetTag("net.peer.ip", remote?.ToString());
 
-        // One deadline for the whole exchange: reading the document and applying it.
+        // One deadline for the whole exchange: reading the document and applying it. The read is not
+        // tied to ConnectionClosed: that fires on the client's FIN, and a document followed by a
+        // close (or a truncated one followed by a half-close) must still be answered or applied.
         using var deadline = new CancellationTokenSource(settings.ClientTimeout, time);
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, connection.ConnectionClosed);
         try
         {
-            var outcome = await new CrnpMessageReader(settings.Limits).ReadRegistrationAsync(connection.Transport.Input, reading.Token);
+            var outcome = await new CrnpMessageReader(settings.Limits).ReadRegistrationAsync(connection.Transport.Input, deadline.Token);
             if (outcome.PeerSentNothing)
             {
                 return;
@@ -74,9 +75,10 @@ internal sealed class CrnpConnectionHandler(
         {
             EdgeLog.TimedOut(logger, remote, settings.ClientTimeout);
         }
-        catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
+        catch (Exception ex) when (ex is ConnectionResetException or IOException || (ex is OperationCanceledException && connection.ConnectionClosed.IsCancellationRequested))
         {
-            // The peer went away mid-document: nothing to answer.
+            // The peer reset the connection mid-document: nothing to answer.
+            EdgeLog.PeerReset(logger, remote);
         }
         catch (Exception ex)
         {

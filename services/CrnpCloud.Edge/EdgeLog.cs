@@ -21,6 +21,9 @@ internal static partial class EdgeLog
     [LoggerMessage(5, LogLevel.Error, "Unexpected fault on a registration connection from {Remote}")]
     public static partial void Fault(ILogger logger, Exception exception, IPAddress? remote);
 
+    [LoggerMessage(7, LogLevel.Debug, "Connection from {Remote} was reset before a complete registration")]
+    public static partial void PeerReset(ILogger logger, IPAddress? remote);
+
     [LoggerMessage(6, LogLevel.Debug, "Could not write the reply to {Remote}: the peer went away")]
     public static partial void ReplyLost(ILogger logger, Exception exception, IPAddress? remote);
 }

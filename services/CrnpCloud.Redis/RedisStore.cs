@@ -105,12 +105,18 @@ public sealed class RedisStore : ICrnpStore
     public Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<QueueEntry>>(async () =>
         {
-            var entries = await Db.StreamRangeAsync(_keys.Queue(RedisKeys.Id(client)), "-", "+", max);
-            return [.. entries.Select(ToQueueEntry)];
+            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Peek, [_keys.Queue(RedisKeys.Id(client))], [max, _keys.Prefix]))!;
+            var entries = new List<QueueEntry>(flat.Length / 3);
+            for (var i = 0; i + 2 < flat.Length; i += 3)
+            {
+                var kind = (string?)flat[i + 1] == "first" ? QueueEntryKind.FirstEvent : QueueEntryKind.Published;
+                entries.Add(new QueueEntry((string)flat[i]!, kind, StoreJson.ReadStored((string)flat[i + 2]!)));
+            }
+            return entries;
         });
 
     public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
-        Guard(async () => await Db.StreamDeleteAsync(_keys.Queue(RedisKeys.Id(client)), [entryId]) == 1);
+        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix]) == 1);
 
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>
@@ -121,12 +127,6 @@ public sealed class RedisStore : ICrnpStore
         });
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private static QueueEntry ToQueueEntry(StreamEntry entry)
-    {
-        var kind = entry["k"] == "first" ? QueueEntryKind.FirstEvent : QueueEntryKind.Published;
-        return new QueueEntry(entry.Id!, kind, StoreJson.ReadStored(entry["d"]!));
-    }
 
     private static ClientRegistration? ToRegistration(HashEntry[] hash)
     {

@@ -9,6 +9,10 @@ internal static class Scripts
 
     public static readonly string Publish = Load("publish.lua");
 
+    public static readonly string Ack = Load("ack.lua");
+
+    public static readonly string Peek = Load("peek.lua");
+
     private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
 
     private static string Read(string name)

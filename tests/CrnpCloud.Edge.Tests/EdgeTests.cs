@@ -146,6 +146,22 @@ public abstract class EdgeTests
     }
 
     [Fact]
+    public async Task ResetMidDocument_IsNotAnError_AndTheServerKeepsServing()
+    {
+        var (edge, _) = await StartAsync();
+        await using var __ = edge;
+        using (var socket = await CrnpTestClient.ConnectAsync(edge.Endpoint, null, CancellationToken.None))
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(SpecExample[..100]), SocketFlags.None);
+            socket.Close(0);
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(edge.Logs.Entries.Any(e => e.Message.Contains("was reset", StringComparison.Ordinal))), "the reset is noticed");
+        Assert.Equal(StatusCode.Ok, (await CrnpTestClient.RegisterAsync(edge.Endpoint, AddClient(7005))).Status);
+        Assert.Empty(edge.Logs.Errors());
+    }
+
+    [Fact]
     public async Task Oversize_IsMalformed_WithoutReadingItAll()
     {
         var (edge, _) = await StartAsync(new Dictionary<string, string?> { ["Crnp:Edge:Limits:MaxDocumentBytes"] = "4096" });

@@ -50,7 +50,8 @@ local function queue_first(added)
   end
   table.sort(picked, function(a, b) return a[1] < b[1] end)
   for _, p in ipairs(picked) do
-    redis.call('XADD', KEYS[4], '*', 'k', 'first', 'd', p[2])
+    redis.call('XADD', KEYS[4], '*', 'k', 'first', 's', p[1])
+    ref_add(prefix, p[1], p[2], 1)
   end
   return #picked
 end
@@ -69,7 +70,7 @@ if regtype == 'ADD_CLIENT' then
   if #types > max_types then return too_many_types() end
   reindex(exists and current_types() or {}, types)
   -- A replaced registration starts afresh: its first events tell the client the current state.
-  redis.call('DEL', KEYS[4])
+  drop_queue(prefix, KEYS[4])
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
   local first = queue_first(types)
@@ -105,7 +106,8 @@ end
 
 if regtype == 'REMOVE_CLIENT' then
   reindex(current, {})
-  redis.call('DEL', KEYS[2], KEYS[4])
+  drop_queue(prefix, KEYS[4])
+  redis.call('DEL', KEYS[2])
   redis.call('SREM', KEYS[1], id)
   return { 'OK', 'client removed', 0 }
 end

@@ -67,3 +67,35 @@ local function candidate_keys(prefix, ns, e)
   end
   return keys
 end
+
+-- Queue entries reference an event by sequence; its payload is stored once in <prefix>:ev:<seq>
+-- with a count of the entries that reference it (<prefix>:refs), and dropped with the last one.
+local function ref_add(prefix, seq, payload, n)
+  if n <= 0 then return end
+  redis.call('SET', prefix .. ':ev:' .. seq, payload, 'NX')
+  redis.call('HINCRBY', prefix .. ':refs', seq, n)
+end
+
+local function ref_drop(prefix, seq)
+  if redis.call('HINCRBY', prefix .. ':refs', seq, -1) <= 0 then
+    redis.call('HDEL', prefix .. ':refs', seq)
+    redis.call('DEL', prefix .. ':ev:' .. seq)
+  end
+end
+
+-- Field value of a stream entry as XRANGE returns it: { id, { f1, v1, f2, v2, ... } }.
+local function entry_field(entry, name)
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+-- Empties a client's queue, releasing the payload references of its entries.
+local function drop_queue(prefix, queue)
+  for _, entry in ipairs(redis.call('XRANGE', queue, '-', '+')) do
+    ref_drop(prefix, entry_field(entry, 's'))
+  end
+  redis.call('DEL', queue)
+end

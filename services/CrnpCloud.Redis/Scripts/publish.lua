@@ -19,7 +19,7 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'd', stored)
 
 local queued, done = 0, {}
 local function queue(id)
-  redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 'd', stored)
+  redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 's', seq)
   queued = queued + 1
   done[id] = true
 end
@@ -30,4 +30,5 @@ for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subsx:'
     if raw and matches_any(decode_all(cjson.decode(raw)), e) then queue(id) end
   end
 end
+ref_add(prefix, seq, stored, queued)
 return { seq, queued, 0 }
