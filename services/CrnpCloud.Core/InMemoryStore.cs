@@ -6,7 +6,7 @@ namespace CrnpCloud.Core;
 /// The embedded store: everything in process memory behind one lock, which is what makes each
 /// operation atomic. For the all-in-one host and tests; state ends with the process.
 /// </summary>
-public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStore
+public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore, IDeliveryStore
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly Lock _lock = new();
@@ -107,11 +107,23 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
     {
         lock (_lock)
         {
-            var removed = _clients.TryGetValue(client, out var state)
-                && state.Queue.TryPeek(out var head) && head.EntryId == entryId
-                && state.Queue.TryDequeue(out _);
-            return Task.FromResult(removed);
+            return Task.FromResult(RemoveEntry(client, entryId));
         }
+    }
+
+    private bool RemoveEntry(CallbackAddress client, string entryId)
+    {
+        if (!_clients.TryGetValue(client, out var state) || !state.Queue.Any(e => e.EntryId == entryId))
+        {
+            return false;
+        }
+        var kept = state.Queue.Where(e => e.EntryId != entryId).ToList();
+        state.Queue.Clear();
+        foreach (var entry in kept)
+        {
+            state.Queue.Enqueue(entry);
+        }
+        return true;
     }
 
     private RegistrationResult AddClient(RegistrationChange change)
@@ -198,8 +210,11 @@ public sealed class InMemoryStore(TimeProvider? timeProvider = null) : ICrnpStor
         return first.Count;
     }
 
-    private void Enqueue(ClientState state, QueueEntryKind kind, StoredEvent stored) =>
+    private void Enqueue(ClientState state, QueueEntryKind kind, StoredEvent stored)
+    {
         state.Queue.Enqueue(new QueueEntry((++_entryId).ToString("D20", System.Globalization.CultureInfo.InvariantCulture), kind, stored));
+        Wake(state.Registration.Address);
+    }
 
     private static string Id(long sequence) => sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -13,7 +13,7 @@ namespace CrnpCloud.Redis;
 /// Reads are plain commands. When Redis cannot be reached the call fails fast with
 /// <see cref="StoreUnavailableException"/> and nothing was applied.
 /// </summary>
-public sealed class RedisStore : ICrnpStore
+public sealed partial class RedisStore : ICrnpStore, IDeliveryStore
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisStoreOptions _options;
@@ -52,6 +52,7 @@ public sealed class RedisStore : ICrnpStore
                     _keys.Prefix,
                     change.Client.Ip.ToString(),
                     change.Client.Port,
+                    _options.Partitions,
                 ]))!;
             if (!StatusCodes.TryParse((string?)result[0], out var status))
             {
@@ -88,6 +89,7 @@ public sealed class RedisStore : ICrnpStore
                 [
                     json, StateKey.For(evt), options.TraceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength,
                     options.IdempotencyKey is null ? 0 : Math.Max(1, (long)options.IdempotencyWindow.TotalMilliseconds),
+                    _options.Partitions,
                 ]))!;
             var sequence = (long)result[0];
             var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, options.TraceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
@@ -144,7 +146,7 @@ public sealed class RedisStore : ICrnpStore
 
     // Connection trouble and a Redis that is loading or read-only are transient: the caller answers
     // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is.
-    private static async Task<T> Guard<T>(Func<Task<T>> operation)
+    internal static async Task<T> Guard<T>(Func<Task<T>> operation)
     {
         try
         {

@@ -22,6 +22,10 @@ public sealed class RedisStoreOptions
     [Required]
     public string KeyPrefix { get; set; } = "crnp:";
 
+    /// <summary>Partitions clients hash to; the unit of work a delivery worker leases. Same value in every service.</summary>
+    [Range(1, 4096)]
+    public int Partitions { get; set; } = 64;
+
     /// <summary>Approximate length the global event log is trimmed to.</summary>
     [Range(1000, 100_000_000)]
     public int LogMaxLength { get; set; } = 100_000;

@@ -13,6 +13,14 @@ internal static class Scripts
 
     public static readonly string Peek = Load("peek.lua");
 
+    public static readonly string Claim = Load("claim.lua");
+
+    public static readonly string Release = Load("release.lua");
+
+    public static readonly string RemoveFailed = Load("remove_failed.lua");
+
+    public static readonly string Work = Load("work.lua");
+
     private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
 
     private static string Read(string name)

@@ -2,9 +2,10 @@
 -- KEYS[1] clients set, KEYS[2] client hash, KEYS[3] latest hash, KEYS[4] client queue
 -- ARGV[1] REG_TYPE, ARGV[2] client id, ARGV[3] JSON array of type strings, ARGV[4] max clients,
 -- ARGV[5] max types per client, ARGV[6] origin, ARGV[7] now (unix ms), ARGV[8] key prefix,
--- ARGV[9] callback ip, ARGV[10] callback port
+-- ARGV[9] callback ip, ARGV[10] callback port, ARGV[11] partition count
 -- Returns {status, message, first events queued}.
 local regtype, id, prefix = ARGV[1], ARGV[2], ARGV[8]
+local partitions = tonumber(ARGV[11])
 local max_clients, max_types = tonumber(ARGV[4]), tonumber(ARGV[5])
 local requested = cjson.decode(ARGV[3])
 local exists = redis.call('EXISTS', KEYS[2]) == 1
@@ -27,18 +28,6 @@ local function distinct(list, skip)
   return out
 end
 
-local function reindex(old, new)
-  local old_keys, new_keys = {}, {}
-  for _, s in ipairs(old) do old_keys[index_key(prefix, cjson.decode(s))] = true end
-  for _, s in ipairs(new) do new_keys[index_key(prefix, cjson.decode(s))] = true end
-  for k in pairs(old_keys) do
-    if not new_keys[k] then redis.call('SREM', k, id) end
-  end
-  for k in pairs(new_keys) do
-    if not old_keys[k] then redis.call('SADD', k, id) end
-  end
-end
-
 -- The current state of every newly added type, oldest first, each event once.
 local function queue_first(added)
   if #added == 0 then return 0 end
@@ -53,6 +42,7 @@ local function queue_first(added)
     redis.call('XADD', KEYS[4], '*', 'k', 'first', 's', p[1])
     ref_add(prefix, p[1], p[2], 1)
   end
+  if #picked > 0 then wake(prefix, { id }, partitions) end
   return #picked
 end
 
@@ -68,11 +58,12 @@ if regtype == 'ADD_CLIENT' then
     return { 'LOW_RESOURCE', 'the server already has the maximum of ' .. max_clients .. ' clients', 0 }
   end
   if #types > max_types then return too_many_types() end
-  reindex(exists and current_types() or {}, types)
+  reindex(prefix, id, exists and current_types() or {}, types)
   -- A replaced registration starts afresh: its first events tell the client the current state.
   drop_queue(prefix, KEYS[4])
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
+  redis.call('SADD', prefix .. ':part:' .. partition_of(id, partitions), id)
   local first = queue_first(types)
   return { 'OK', exists and 'registration replaced' or 'client registered', first }
 end
@@ -86,7 +77,7 @@ if regtype == 'ADD_EVENTS' then
   local all = {}
   for _, s in ipairs(current) do all[#all + 1] = s end
   for _, s in ipairs(added) do all[#all + 1] = s end
-  reindex(current, all)
+  reindex(prefix, id, current, all)
   redis.call('HSET', KEYS[2], 'types', encode_strings(all))
   local first = queue_first(added)
   return { 'OK', #added .. ' event type(s) added', first }
@@ -99,16 +90,13 @@ if regtype == 'REMOVE_EVENTS' then
   for _, s in ipairs(current) do
     if drop[s] then removed = removed + 1 else kept[#kept + 1] = s end
   end
-  reindex(current, kept)
+  reindex(prefix, id, current, kept)
   redis.call('HSET', KEYS[2], 'types', encode_strings(kept))
   return { 'OK', removed .. ' event type(s) removed', 0 }
 end
 
 if regtype == 'REMOVE_CLIENT' then
-  reindex(current, {})
-  drop_queue(prefix, KEYS[4])
-  redis.call('DEL', KEYS[2])
-  redis.call('SREM', KEYS[1], id)
+  remove_client(prefix, id, partitions)
   return { 'OK', 'client removed', 0 }
 end
 

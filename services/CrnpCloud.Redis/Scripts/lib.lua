@@ -99,3 +99,64 @@ local function drop_queue(prefix, queue)
   end
   redis.call('DEL', queue)
 end
+
+-- FNV-1a 32 of a client id, modulo the partition count: the same as Partitioning.Of in C#.
+-- 16777619 = 2^24 + 403, split so every intermediate stays an exact double.
+local function partition_of(id, partitions)
+  local h = 2166136261
+  for i = 1, #id do
+    h = bit.bxor(h, string.byte(id, i)) % 4294967296
+    h = ((h % 256) * 16777216 + h * 403) % 4294967296
+  end
+  return h % partitions
+end
+
+-- Wake-ups: one PUBLISH per touched partition, listing the client ids that got new entries.
+local function wake(prefix, ids, partitions)
+  local by_partition = {}
+  for _, id in ipairs(ids) do
+    local p = partition_of(id, partitions)
+    by_partition[p] = by_partition[p] or {}
+    table.insert(by_partition[p], id)
+  end
+  for p, list in pairs(by_partition) do
+    redis.call('PUBLISH', prefix .. ':wake:' .. p, table.concat(list, ' '))
+  end
+end
+
+local function reindex(prefix, id, old, new)
+  local old_keys, new_keys = {}, {}
+  for _, s in ipairs(old) do old_keys[index_key(prefix, cjson.decode(s))] = true end
+  for _, s in ipairs(new) do new_keys[index_key(prefix, cjson.decode(s))] = true end
+  for k in pairs(old_keys) do
+    if not new_keys[k] then redis.call('SREM', k, id) end
+  end
+  for k in pairs(new_keys) do
+    if not old_keys[k] then redis.call('SADD', k, id) end
+  end
+end
+
+-- Deletes a registration with its index entries and its queue. Returns false if there was none.
+local function remove_client(prefix, id, partitions)
+  local key = prefix .. ':client:' .. id
+  local raw = redis.call('HGET', key, 'types')
+  if not raw then return false end
+  reindex(prefix, id, cjson.decode(raw), {})
+  drop_queue(prefix, prefix .. ':q:' .. id)
+  redis.call('DEL', key)
+  redis.call('SREM', prefix .. ':clients', id)
+  redis.call('SREM', prefix .. ':part:' .. partition_of(id, partitions), id)
+  return true
+end
+
+-- Milliseconds on the Redis server's clock (leases expire by this clock only).
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- True while the lease of partition p still carries this fencing token and has not expired.
+local function holds(prefix, p, token)
+  local l = redis.call('HMGET', prefix .. ':lease:' .. p, 'token', 'exp')
+  return l[1] and tonumber(l[1]) == tonumber(token) and tonumber(l[2]) > now_ms()
+end

@@ -2,7 +2,8 @@
 -- and one queue entry for every client with a matching type.
 -- KEYS[1] sequence counter, KEYS[2] latest hash, KEYS[3] global log stream, KEYS[4] idempotency key
 -- ARGV[1] event JSON, ARGV[2] state key, ARGV[3] traceparent ('' for none), ARGV[4] now (unix ms),
--- ARGV[5] key prefix, ARGV[6] approximate log length to keep, ARGV[7] idempotency window ms (0 = no key)
+-- ARGV[5] key prefix, ARGV[6] approximate log length to keep, ARGV[7] idempotency window ms (0 = no key),
+-- ARGV[8] partition count
 -- Returns {sequence, clients queued, 1 if a duplicate of an earlier publish}.
 local window = tonumber(ARGV[7])
 if window > 0 then
@@ -17,11 +18,12 @@ local stored = '{"seq":' .. seq .. ',"tp":' .. cjson.encode(ARGV[3]) .. ',"at":'
 redis.call('HSET', KEYS[2], ARGV[2], stored)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'd', stored)
 
-local queued, done = 0, {}
+local queued, done, woken = 0, {}, {}
 local function queue(id)
   redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 's', seq)
   queued = queued + 1
   done[id] = true
+  woken[#woken + 1] = id
 end
 for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subs:', e)))) do queue(id) end
 for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subsx:', e)))) do
@@ -31,4 +33,5 @@ for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subsx:'
   end
 end
 ref_add(prefix, seq, stored, queued)
+wake(prefix, woken, tonumber(ARGV[8]))
 return { seq, queued, 0 }

@@ -1,0 +1,67 @@
+namespace CrnpCloud.Core;
+
+/// <summary>
+/// What the delivery pool needs from the store. Clients hash to partitions; a worker owns
+/// partitions through leases whose fencing token every ack and removal must present, so a worker
+/// that lost a lease can at worst deliver an event twice, never ack or remove on someone else's watch.
+/// </summary>
+public interface IDeliveryStore
+{
+    int Partitions { get; }
+
+    /// <summary>
+    /// Listens for wake-ups of one partition: a client of it got new queue entries. A hint, not a
+    /// guarantee (a wake-up can be lost while the store is unreachable): callers also rescan with
+    /// <see cref="ClientsWithWorkAsync"/>. The callback must not block.
+    /// </summary>
+    IDisposable OnWork(int partition, Action<CallbackAddress> wake);
+
+    /// <summary>Clients of a partition whose queue is not empty (used when taking a partition, and to recover lost wake-ups).</summary>
+    Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Heartbeats the worker, renews the leases it holds and takes free or expired ones until it holds
+    /// its fair share (partitions / live workers, rounded up). Returns every lease it now holds.
+    /// </summary>
+    Task<IReadOnlyList<Lease>> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives leases back (on shutdown, or to shed partitions beyond the fair share).</summary>
+    Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a delivered entry if the lease is still this one's. Fenced out = <see cref="AckResult.LeaseLost"/>.</summary>
+    Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a client whose deliveries kept failing, atomically, and records why.</summary>
+    Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>The most recent removals by the delivery pool, newest last (for the operator and the admin API).</summary>
+    Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A held partition lease and its fencing token.</summary>
+public readonly record struct Lease(int Partition, long Token);
+
+public enum AckResult
+{
+    Done,
+    AlreadyGone,
+    LeaseLost,
+}
+
+/// <summary>A client the delivery pool removed, and why.</summary>
+public sealed record RemovalRecord(CallbackAddress Client, string Reason, DateTimeOffset At);
+
+/// <summary>The stable client -> partition hash, the same in every process and store.</summary>
+public static class Partitioning
+{
+    public static int Of(CallbackAddress client, int partitions)
+    {
+        // FNV-1a over the client id text: stable across processes and runtimes, unlike string.GetHashCode.
+        var hash = 2166136261u;
+        foreach (var c in client.ToString())
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return (int)(hash % (uint)partitions);
+    }
+}

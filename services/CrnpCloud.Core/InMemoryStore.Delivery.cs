@@ -1,0 +1,157 @@
+namespace CrnpCloud.Core;
+
+/// <summary>The delivery side of the embedded store: leases, wake-ups, fenced acks and removals.</summary>
+public sealed partial class InMemoryStore
+{
+    private readonly Dictionary<int, List<Action<CallbackAddress>>> _wakeHandlers = [];
+    private readonly Dictionary<int, (string Owner, long Token, DateTimeOffset Expires)> _leases = [];
+    private readonly Dictionary<string, DateTimeOffset> _workers = new(StringComparer.Ordinal);
+    private readonly List<RemovalRecord> _removals = [];
+    private long _fence;
+
+    public int Partitions { get; } = partitions;
+
+    public IDisposable OnWork(int partition, Action<CallbackAddress> wake)
+    {
+        lock (_lock)
+        {
+            if (!_wakeHandlers.TryGetValue(partition, out var handlers))
+            {
+                _wakeHandlers[partition] = handlers = [];
+            }
+            handlers.Add(wake);
+        }
+        return new Unsubscriber(this, partition, wake);
+    }
+
+    public Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<CallbackAddress> clients = [.. _clients.Values
+                .Where(c => c.Queue.Count > 0 && Partitioning.Of(c.Registration.Address, Partitions) == partition)
+                .Select(c => c.Registration.Address)];
+            return Task.FromResult(clients);
+        }
+    }
+
+    public Task<IReadOnlyList<Lease>> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            _workers[worker] = now + ttl;
+            foreach (var gone in _workers.Where(w => w.Value <= now).Select(w => w.Key).ToList())
+            {
+                _workers.Remove(gone);
+            }
+
+            var fairShare = (Partitions + _workers.Count - 1) / _workers.Count;
+            var held = new List<Lease>();
+            for (var p = 0; p < Partitions; p++)
+            {
+                if (_leases.TryGetValue(p, out var lease) && lease.Owner == worker && lease.Expires > now)
+                {
+                    _leases[p] = lease with { Expires = now + ttl };
+                    held.Add(new Lease(p, lease.Token));
+                }
+            }
+            for (var p = 0; p < Partitions && held.Count < fairShare; p++)
+            {
+                if (!_leases.TryGetValue(p, out var lease) || lease.Expires <= now)
+                {
+                    var token = ++_fence;
+                    _leases[p] = (worker, token, now + ttl);
+                    held.Add(new Lease(p, token));
+                }
+            }
+            return Task.FromResult<IReadOnlyList<Lease>>(held);
+        }
+    }
+
+    public Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            foreach (var p in partitions)
+            {
+                if (_leases.TryGetValue(p, out var lease) && lease.Owner == worker)
+                {
+                    _leases.Remove(p);
+                }
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!Holds(lease))
+            {
+                return Task.FromResult(AckResult.LeaseLost);
+            }
+            return Task.FromResult(RemoveEntry(client, entryId) ? AckResult.Done : AckResult.AlreadyGone);
+        }
+    }
+
+    public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!Holds(lease))
+            {
+                return Task.FromResult(AckResult.LeaseLost);
+            }
+            if (RemoveClient(client).Status != Protocol.StatusCode.Ok)
+            {
+                return Task.FromResult(AckResult.AlreadyGone);
+            }
+            _removals.Add(new RemovalRecord(client, reason, _time.GetUtcNow()));
+            if (_removals.Count > 10_000)
+            {
+                _removals.RemoveRange(0, _removals.Count - 10_000);
+            }
+            return Task.FromResult(AckResult.Done);
+        }
+    }
+
+    public Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<RemovalRecord>>([.. _removals.TakeLast(max)]);
+        }
+    }
+
+    private bool Holds(Lease lease) =>
+        _leases.TryGetValue(lease.Partition, out var current) && current.Token == lease.Token && current.Expires > _time.GetUtcNow();
+
+    // Called under the lock; handlers only signal (they must not block).
+    private void Wake(CallbackAddress client)
+    {
+        if (_wakeHandlers.Count == 0 || !_wakeHandlers.TryGetValue(Partitioning.Of(client, Partitions), out var handlers))
+        {
+            return;
+        }
+        foreach (var handler in handlers)
+        {
+            handler(client);
+        }
+    }
+
+    private sealed class Unsubscriber(InMemoryStore store, int partition, Action<CallbackAddress> handler) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (store._lock)
+            {
+                if (store._wakeHandlers.TryGetValue(partition, out var handlers))
+                {
+                    handlers.Remove(handler);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using CrnpCloud.Core;
+using StackExchange.Redis;
+
+namespace CrnpCloud.Redis;
+
+/// <summary>The delivery side on Redis: leases by the Redis clock, fenced acks and removals, wake-ups over Pub/Sub.</summary>
+public sealed partial class RedisStore
+{
+    public int Partitions => _options.Partitions;
+
+    public IDisposable OnWork(int partition, Action<CallbackAddress> wake)
+    {
+        var channel = RedisChannel.Literal(_keys.Prefix + ":wake:" + partition.ToString(CultureInfo.InvariantCulture));
+        var subscriber = _redis.GetSubscriber();
+        void Handler(RedisChannel _, RedisValue message)
+        {
+            foreach (var id in ((string)message!).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (CallbackAddress.TryParse(id, out var client))
+                {
+                    wake(client.Value);
+                }
+            }
+        }
+        subscriber.Subscribe(channel, Handler);
+        return new Subscription(() => subscriber.Unsubscribe(channel, Handler));
+    }
+
+    public Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<CallbackAddress>>(async () =>
+        {
+            var ids = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [], [_keys.Prefix, partition]))!;
+            return [.. ids.Select(id => CallbackAddress.Parse((string)id!))];
+        });
+
+    public Task<IReadOnlyList<Lease>> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<Lease>>(async () =>
+        {
+            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Claim, [], [_keys.Prefix, worker, (long)ttl.TotalMilliseconds, _options.Partitions]))!;
+            var leases = new List<Lease>(flat.Length / 2);
+            for (var i = 0; i + 1 < flat.Length; i += 2)
+            {
+                leases.Add(new Lease((int)flat[i], (long)flat[i + 1]));
+            }
+            return leases;
+        });
+
+    public Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default)
+    {
+        RedisValue[] args = [_keys.Prefix, worker, .. partitions.Select(p => (RedisValue)p)];
+        return Guard(() => Db.ScriptEvaluateAsync(Scripts.Release, [], args));
+    }
+
+    public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
+        Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
+            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, lease.Partition, lease.Token])));
+
+    public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
+        Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
+            Scripts.RemoveFailed, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions])));
+
+    public Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<RemovalRecord>>(async () =>
+        {
+            var entries = await Db.StreamRangeAsync(_keys.Prefix + ":removals", "-", "+", max, Order.Descending);
+            return [.. entries.Reverse().Select(e => new RemovalRecord(
+                CallbackAddress.Parse(e["id"]!),
+                e["reason"]!,
+                DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"])))];
+        });
+
+    private static AckResult ToAckResult(int code) => code switch
+    {
+        1 => AckResult.Done,
+        0 => AckResult.AlreadyGone,
+        _ => AckResult.LeaseLost,
+    };
+
+    private sealed class Subscription(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
+    }
+}

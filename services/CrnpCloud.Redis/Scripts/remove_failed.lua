@@ -1,0 +1,8 @@
+-- Removes a client whose deliveries kept failing, if the caller still holds its partition's lease,
+-- and records why. ARGV[1] prefix, ARGV[2] client id, ARGV[3] partition, ARGV[4] fencing token,
+-- ARGV[5] reason, ARGV[6] partition count. Returns 1 done, 0 already gone, -1 lease lost.
+local prefix, id = ARGV[1], ARGV[2]
+if not holds(prefix, ARGV[3], ARGV[4]) then return -1 end
+if not remove_client(prefix, id, tonumber(ARGV[6])) then return 0 end
+redis.call('XADD', prefix .. ':removals', 'MAXLEN', '~', 10000, '*', 'id', id, 'reason', ARGV[5], 'at', now_ms())
+return 1

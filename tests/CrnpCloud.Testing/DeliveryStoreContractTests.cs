@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Net;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using Xunit;
+
+namespace CrnpCloud.Testing;
+
+/// <summary>The delivery side of the store contract, for every implementation.</summary>
+public abstract class DeliveryStoreContractTests
+{
+    private static readonly EventRegistration Membership = new("EC_Cluster", "ESC_cluster_membership");
+    private static readonly CrnpEvent Event = new("EC_Cluster", "ESC_cluster_membership", "SUNW", "rgm", new NameValue("node_list", "n1"), new NameValue("state_list", "1"));
+    private static readonly TimeSpan LongTtl = TimeSpan.FromMinutes(5);
+
+    /// <summary>A fresh store; it must implement both contracts.</summary>
+    protected abstract Task<ICrnpStore> CreateStoreAsync();
+
+    private static CallbackAddress Client(int port) => new(IPAddress.Parse("10.1.0.1"), port);
+
+    private static async Task Register(ICrnpStore store, CallbackAddress client, EventRegistration? type = null) =>
+        Assert.Equal(StatusCode.Ok, (await store.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client, EquatableList.Of(type ?? Membership), RegistrationLimits.Default))).Status);
+
+    private async Task<(ICrnpStore Store, IDeliveryStore Delivery)> Create()
+    {
+        var store = await CreateStoreAsync();
+        return (store, (IDeliveryStore)store);
+    }
+
+    [Fact]
+    public async Task Claim_ALoneWorkerTakesEveryPartition_ASecondGetsItsShareOnceReleased()
+    {
+        var (_, delivery) = await Create();
+
+        var a = await delivery.ClaimAsync("a", LongTtl);
+        var b = await delivery.ClaimAsync("b", LongTtl);
+        var aAgain = await delivery.ClaimAsync("a", LongTtl);
+        var share = (delivery.Partitions + 1) / 2;
+        await delivery.ReleaseAsync("a", aAgain.Skip(share).Select(l => l.Partition));
+        var bAgain = await delivery.ClaimAsync("b", LongTtl);
+        var aFinal = await delivery.ClaimAsync("a", LongTtl);
+
+        Assert.Equal(delivery.Partitions, a.Count);
+        Assert.Empty(b);
+        Assert.Equal(a, aAgain);
+        Assert.Equal(delivery.Partitions - share, bAgain.Count);
+        Assert.Equal(share, aFinal.Count);
+        Assert.Empty(aFinal.Select(l => l.Partition).Intersect(bAgain.Select(l => l.Partition)));
+    }
+
+    [Fact]
+    public async Task Ack_WithAStaleToken_IsFencedOut()
+    {
+        var (store, delivery) = await Create();
+        var client = Client(1);
+        await Register(store, client);
+        await store.PublishAsync(Event);
+        var partition = Partitioning.Of(client, delivery.Partitions);
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Single(l => l.Partition == partition);
+        var entry = (await store.PeekQueueAsync(client, 1)).Single();
+
+        var stale = await delivery.AckAsync(client, entry.EntryId, lease with { Token = lease.Token - 1 });
+        var done = await delivery.AckAsync(client, entry.EntryId, lease);
+        var again = await delivery.AckAsync(client, entry.EntryId, lease);
+
+        Assert.Equal((AckResult.LeaseLost, AckResult.Done, AckResult.AlreadyGone), (stale, done, again));
+    }
+
+    [Fact]
+    public async Task ExpiredLease_IsTakenOver_WithANewToken_AndTheOldOneIsFencedOut()
+    {
+        var (store, delivery) = await Create();
+        var client = Client(2);
+        await Register(store, client);
+        await store.PublishAsync(Event);
+        var partition = Partitioning.Of(client, delivery.Partitions);
+        var old = (await delivery.ClaimAsync("a", TimeSpan.FromMilliseconds(200))).Single(l => l.Partition == partition);
+
+        Lease? taken = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            AdvanceClock(TimeSpan.FromMilliseconds(250));
+            taken = (await delivery.ClaimAsync("b", LongTtl)).FirstOrDefault(l => l.Partition == partition);
+            return taken is { Token: > 0 };
+        }, "worker b takes the expired partition");
+
+        Assert.True(taken!.Value.Token > old.Token);
+        var entry = (await store.PeekQueueAsync(client, 1)).Single();
+        Assert.Equal(AckResult.LeaseLost, await delivery.AckAsync(client, entry.EntryId, old));
+        Assert.Equal(AckResult.Done, await delivery.AckAsync(client, entry.EntryId, taken.Value));
+    }
+
+    [Fact]
+    public async Task WakeUps_ReachTheClientsPartition_OnPublishAndOnFirstEvents()
+    {
+        var (store, delivery) = await Create();
+        var early = Client(3);
+        await store.PublishAsync(Event);
+        var late = Enumerable.Range(100, 200).Select(Client).First(c => Partitioning.Of(c, delivery.Partitions) == Partitioning.Of(early, delivery.Partitions) && c != early);
+        var woken = new ConcurrentQueue<CallbackAddress>();
+        using var subscription = delivery.OnWork(Partitioning.Of(early, delivery.Partitions), woken.Enqueue);
+        await SubscriptionSettledAsync(store, delivery, early);
+        woken.Clear();
+
+        await Register(store, late);
+        await Eventually.TrueAsync(() => Task.FromResult(woken.Contains(late)), "a first event wakes its client");
+        await store.PublishAsync(Event);
+        await Eventually.TrueAsync(() => Task.FromResult(woken.Count(c => c == early) >= 1 && woken.Count(c => c == late) >= 2), "a publish wakes every matching client");
+    }
+
+    [Fact]
+    public async Task ClientsWithWork_ListsOnlyNonEmptyQueuesOfThePartition()
+    {
+        var (store, delivery) = await Create();
+        var clients = Enumerable.Range(1, 40).Select(Client).ToList();
+        foreach (var client in clients.Take(20))
+        {
+            await Register(store, client);
+        }
+        await store.PublishAsync(Event);
+        foreach (var client in clients.Skip(20))
+        {
+            // A type with no current state: no first event, so an empty queue.
+            await Register(store, client, new EventRegistration("EC_Cluster", "ESC_cluster_r_state", new NameValue("r_name", "none")));
+        }
+
+        var withWork = new List<CallbackAddress>();
+        for (var p = 0; p < delivery.Partitions; p++)
+        {
+            var found = await delivery.ClientsWithWorkAsync(p);
+            Assert.All(found, c => Assert.Equal(p, Partitioning.Of(c, delivery.Partitions)));
+            withWork.AddRange(found);
+        }
+
+        Assert.Equal(clients.Take(20).Order(Comparer<CallbackAddress>.Create((x, y) => x.Port.CompareTo(y.Port))), withWork.Order(Comparer<CallbackAddress>.Create((x, y) => x.Port.CompareTo(y.Port))));
+    }
+
+    [Fact]
+    public async Task RemoveFailedClient_NeedsTheLease_RemovesEverything_AndRecordsWhy()
+    {
+        var (store, delivery) = await Create();
+        var client = Client(4);
+        await Register(store, client);
+        await store.PublishAsync(Event);
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Single(l => l.Partition == Partitioning.Of(client, delivery.Partitions));
+
+        var fenced = await delivery.RemoveFailedClientAsync(client, "refused", lease with { Token = lease.Token + 1000 });
+        Assert.NotNull(await store.GetClientAsync(client));
+        var removed = await delivery.RemoveFailedClientAsync(client, "connection refused 4 times", lease);
+        var again = await delivery.RemoveFailedClientAsync(client, "again", lease);
+
+        Assert.Equal((AckResult.LeaseLost, AckResult.Done, AckResult.AlreadyGone), (fenced, removed, again));
+        Assert.Null(await store.GetClientAsync(client));
+        Assert.Empty(await store.PeekQueueAsync(client, 10));
+        Assert.Empty(await delivery.ClientsWithWorkAsync(Partitioning.Of(client, delivery.Partitions)));
+        var record = Assert.Single(await delivery.ListRemovalsAsync(10));
+        Assert.Equal((client, "connection refused 4 times"), (record.Client, record.Reason));
+    }
+
+    /// <summary>Moves the store's clock forward where the store has a fake one; real-clock stores just wait.</summary>
+    protected virtual void AdvanceClock(TimeSpan by)
+    {
+    }
+
+    // A subscription may take a moment to be active (Pub/Sub): publish until it is heard.
+    private static async Task SubscriptionSettledAsync(ICrnpStore store, IDeliveryStore delivery, CallbackAddress client)
+    {
+        var heard = new ConcurrentQueue<CallbackAddress>();
+        using var probe = delivery.OnWork(Partitioning.Of(client, delivery.Partitions), heard.Enqueue);
+        await Register(store, client);
+        await Eventually.TrueAsync(async () =>
+        {
+            await store.PublishAsync(Event);
+            return heard.Contains(client);
+        }, "the wake-up subscription is active");
+    }
+}
