@@ -21,9 +21,10 @@ public interface IDeliveryStore
 
     /// <summary>
     /// Heartbeats the worker, renews the leases it holds and takes free or expired ones until it holds
-    /// its fair share (partitions / live workers, rounded up). Returns every lease it now holds.
+    /// its fair share (partitions / live workers, rounded up). Returns every lease it now holds (which
+    /// may exceed the share until it releases some) and the share.
     /// </summary>
-    Task<IReadOnlyList<Lease>> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default);
+    Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default);
 
     /// <summary>Gives leases back (on shutdown, or to shed partitions beyond the fair share).</summary>
     Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default);
@@ -37,6 +38,9 @@ public interface IDeliveryStore
     /// <summary>The most recent removals by the delivery pool, newest last (for the operator and the admin API).</summary>
     Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The leases a worker holds after a claim, and how many it should hold.</summary>
+public sealed record Claim(IReadOnlyList<Lease> Leases, int FairShare);
 
 /// <summary>A held partition lease and its fencing token.</summary>
 public readonly record struct Lease(int Partition, long Token);

@@ -35,7 +35,7 @@ public sealed partial class InMemoryStore
         }
     }
 
-    public Task<IReadOnlyList<Lease>> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -65,7 +65,7 @@ public sealed partial class InMemoryStore
                     held.Add(new Lease(p, token));
                 }
             }
-            return Task.FromResult<IReadOnlyList<Lease>>(held);
+            return Task.FromResult(new Claim(held, fairShare));
         }
     }
 

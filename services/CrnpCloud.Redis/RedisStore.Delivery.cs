@@ -34,16 +34,16 @@ public sealed partial class RedisStore
             return [.. ids.Select(id => CallbackAddress.Parse((string)id!))];
         });
 
-    public Task<IReadOnlyList<Lease>> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Guard<IReadOnlyList<Lease>>(async () =>
+    public Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Guard(async () =>
         {
             var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Claim, [], [_keys.Prefix, worker, (long)ttl.TotalMilliseconds, _options.Partitions]))!;
             var leases = new List<Lease>(flat.Length / 2);
-            for (var i = 0; i + 1 < flat.Length; i += 2)
+            for (var i = 1; i + 1 < flat.Length; i += 2)
             {
                 leases.Add(new Lease((int)flat[i], (long)flat[i + 1]));
             }
-            return leases;
+            return new Claim(leases, (int)flat[0]);
         });
 
     public Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default)

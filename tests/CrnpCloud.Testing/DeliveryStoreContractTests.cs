@@ -32,14 +32,16 @@ public abstract class DeliveryStoreContractTests
     {
         var (_, delivery) = await Create();
 
-        var a = await delivery.ClaimAsync("a", LongTtl);
-        var b = await delivery.ClaimAsync("b", LongTtl);
-        var aAgain = await delivery.ClaimAsync("a", LongTtl);
-        var share = (delivery.Partitions + 1) / 2;
+        var a = (await delivery.ClaimAsync("a", LongTtl)).Leases;
+        var b = (await delivery.ClaimAsync("b", LongTtl)).Leases;
+        var claimAgain = await delivery.ClaimAsync("a", LongTtl);
+        var aAgain = claimAgain.Leases;
+        var share = claimAgain.FairShare;
         await delivery.ReleaseAsync("a", aAgain.Skip(share).Select(l => l.Partition));
-        var bAgain = await delivery.ClaimAsync("b", LongTtl);
-        var aFinal = await delivery.ClaimAsync("a", LongTtl);
+        var bAgain = (await delivery.ClaimAsync("b", LongTtl)).Leases;
+        var aFinal = (await delivery.ClaimAsync("a", LongTtl)).Leases;
 
+        Assert.Equal((delivery.Partitions + 1) / 2, share);
         Assert.Equal(delivery.Partitions, a.Count);
         Assert.Empty(b);
         Assert.Equal(a, aAgain);
@@ -56,7 +58,7 @@ public abstract class DeliveryStoreContractTests
         await Register(store, client);
         await store.PublishAsync(Event);
         var partition = Partitioning.Of(client, delivery.Partitions);
-        var lease = (await delivery.ClaimAsync("a", LongTtl)).Single(l => l.Partition == partition);
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases.Single(l => l.Partition == partition);
         var entry = (await store.PeekQueueAsync(client, 1)).Single();
 
         var stale = await delivery.AckAsync(client, entry.EntryId, lease with { Token = lease.Token - 1 });
@@ -74,13 +76,13 @@ public abstract class DeliveryStoreContractTests
         await Register(store, client);
         await store.PublishAsync(Event);
         var partition = Partitioning.Of(client, delivery.Partitions);
-        var old = (await delivery.ClaimAsync("a", TimeSpan.FromMilliseconds(200))).Single(l => l.Partition == partition);
+        var old = (await delivery.ClaimAsync("a", TimeSpan.FromMilliseconds(200))).Leases.Single(l => l.Partition == partition);
 
         Lease? taken = null;
         await Eventually.TrueAsync(async () =>
         {
             AdvanceClock(TimeSpan.FromMilliseconds(250));
-            taken = (await delivery.ClaimAsync("b", LongTtl)).FirstOrDefault(l => l.Partition == partition);
+            taken = (await delivery.ClaimAsync("b", LongTtl)).Leases.FirstOrDefault(l => l.Partition == partition);
             return taken is { Token: > 0 };
         }, "worker b takes the expired partition");
 
@@ -142,7 +144,7 @@ public abstract class DeliveryStoreContractTests
         var client = Client(4);
         await Register(store, client);
         await store.PublishAsync(Event);
-        var lease = (await delivery.ClaimAsync("a", LongTtl)).Single(l => l.Partition == Partitioning.Of(client, delivery.Partitions));
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases.Single(l => l.Partition == Partitioning.Of(client, delivery.Partitions));
 
         var fenced = await delivery.RemoveFailedClientAsync(client, "refused", lease with { Token = lease.Token + 1000 });
         Assert.NotNull(await store.GetClientAsync(client));

@@ -1,12 +1,12 @@
 -- Heartbeat + lease renewal + taking free partitions up to the fair share, by the Redis clock.
 -- ARGV[1] prefix, ARGV[2] worker id, ARGV[3] ttl ms, ARGV[4] partition count.
--- Returns { partition, token, partition, token, ... } for every lease the worker now holds.
+-- Returns { fair share, partition, token, partition, token, ... } for every lease the worker now holds.
 local prefix, worker, ttl, parts = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_ms()
 redis.call('ZADD', prefix .. ':workers', now + ttl, worker)
 redis.call('ZREMRANGEBYSCORE', prefix .. ':workers', '-inf', now)
 local share = math.ceil(parts / redis.call('ZCARD', prefix .. ':workers'))
-local held, free, count = {}, {}, 0
+local held, free, count = { share }, {}, 0
 for p = 0, parts - 1 do
   local key = prefix .. ':lease:' .. p
   local l = redis.call('HMGET', key, 'owner', 'token', 'exp')

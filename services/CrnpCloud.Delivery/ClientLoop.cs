@@ -1,0 +1,64 @@
+using CrnpCloud.Core;
+
+namespace CrnpCloud.Delivery;
+
+/// <summary>
+/// The one delivery loop of a client: at most one runs at a time, so the client's entries go out
+/// strictly in sequence. A signal while it runs makes it look again before it exits.
+/// </summary>
+internal sealed class ClientLoop(CallbackAddress client, OwnedPartition partition, Deliverer deliverer)
+{
+    private readonly Lock _gate = new();
+    private bool _running;
+    private bool _signaled;
+
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public void Signal()
+    {
+        lock (_gate)
+        {
+            _signaled = true;
+            if (_running)
+            {
+                return;
+            }
+            _running = true;
+            Completion = Task.Run(RunAsync);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        deliverer.Telemetry.ClientLoops(1);
+        try
+        {
+            while (true)
+            {
+                lock (_gate)
+                {
+                    if (!_signaled || !partition.IsValid)
+                    {
+                        _running = false;
+                        return;
+                    }
+                    _signaled = false;
+                }
+
+                if (!await deliverer.DrainAsync(client, partition))
+                {
+                    // The store was away or something unexpected happened: look again shortly.
+                    lock (_gate)
+                    {
+                        _signaled = true;
+                    }
+                    await deliverer.PauseAsync(partition.Stopping);
+                }
+            }
+        }
+        finally
+        {
+            deliverer.Telemetry.ClientLoops(-1);
+        }
+    }
+}

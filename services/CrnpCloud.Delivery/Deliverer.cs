@@ -1,0 +1,151 @@
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace CrnpCloud.Delivery;
+
+/// <summary>
+/// Delivers a client's queue head first: send, and only then ack. A failed send is retried
+/// RetryCount times, RetryInterval apart, before the client is removed; later entries wait behind
+/// it. Connections in flight are bounded by the connection budget.
+/// </summary>
+internal sealed class Deliverer(
+    ICrnpStore store,
+    IDeliveryStore delivery,
+    EventSender sender,
+    IOptionsMonitor<DeliveryOptions> options,
+    DeliveryTelemetry telemetry,
+    TimeProvider time,
+    ILogger<Deliverer> logger) : IDisposable
+{
+    private readonly SemaphoreSlim _budget = new(options.CurrentValue.ConnectionBudget);
+
+    public DeliveryTelemetry Telemetry => telemetry;
+
+    private enum Outcome
+    {
+        Delivered,
+        Removed,
+        Stopped,
+    }
+
+    /// <summary>Delivers until the queue is empty (true) or it must stop; false when it should try again later.</summary>
+    public async Task<bool> DrainAsync(CallbackAddress client, OwnedPartition partition)
+    {
+        var settings = options.CurrentValue;
+        try
+        {
+            while (partition.IsValid)
+            {
+                var entries = await store.PeekQueueAsync(client, settings.BatchSize, partition.Stopping);
+                if (entries.Count == 0)
+                {
+                    return true;
+                }
+
+                foreach (var entry in entries)
+                {
+                    var outcome = await DeliverAsync(client, entry, partition, settings);
+                    if (outcome != Outcome.Delivered)
+                    {
+                        return true;
+                    }
+
+                    // The ack is not cancelled by a stop: the event went out, record that it did.
+                    var ack = await delivery.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
+                    if (ack == AckResult.LeaseLost)
+                    {
+                        partition.MarkLost();
+                        DeliveryLog.LeaseLost(logger, partition.Lease.Partition);
+                        return true;
+                    }
+                }
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (partition.Stopping.IsCancellationRequested)
+        {
+            return true;
+        }
+        catch (StoreUnavailableException)
+        {
+            DeliveryLog.StoreUnavailable(logger, client.ToString());
+            return false;
+        }
+        catch (Exception ex)
+        {
+            DeliveryLog.Fault(logger, ex, client.ToString());
+            return false;
+        }
+    }
+
+    public async Task PauseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the loop exits on its next check.
+        }
+    }
+
+    private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, OwnedPartition partition, DeliveryOptions settings)
+    {
+        var document = CrnpWriter.ToBytes(entry.Event.Event);
+        var attempts = settings.RetryCount + 1;
+        var reason = "";
+        for (var attempt = 1; attempt <= attempts; attempt++)
+        {
+            if (!partition.IsValid)
+            {
+                return Outcome.Stopped;
+            }
+
+            await _budget.WaitAsync(partition.Stopping);
+            var started = time.GetTimestamp();
+            using var activity = DeliveryTelemetry.StartDelivery(entry, client, attempt);
+            try
+            {
+                await sender.SendAsync(client, document, settings.ClientTimeout, partition.Stopping);
+                telemetry.Attempted(true, attempt, time.GetElapsedTime(started), time.GetUtcNow() - entry.Event.PublishedAt);
+                DeliveryLog.Delivered(logger, entry.Event.Sequence, client.ToString());
+                return Outcome.Delivered;
+            }
+            catch (DeliveryFailedException ex)
+            {
+                reason = ex.Message;
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
+                telemetry.Attempted(false, attempt, time.GetElapsedTime(started), null);
+                DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, attempts, reason);
+            }
+            finally
+            {
+                _budget.Release();
+            }
+
+            if (attempt < attempts)
+            {
+                await Task.Delay(settings.RetryInterval, time, partition.Stopping);
+            }
+        }
+
+        var why = $"{attempts} delivery attempt(s) failed; last: {reason}";
+        var removal = await delivery.RemoveFailedClientAsync(client, why, partition.Lease, CancellationToken.None);
+        if (removal == AckResult.LeaseLost)
+        {
+            partition.MarkLost();
+            DeliveryLog.LeaseLost(logger, partition.Lease.Partition);
+            return Outcome.Stopped;
+        }
+        if (removal == AckResult.Done)
+        {
+            telemetry.Removed();
+            DeliveryLog.ClientRemoved(logger, client.ToString(), attempts, reason);
+        }
+        return Outcome.Removed;
+    }
+
+    public void Dispose() => _budget.Dispose();
+}

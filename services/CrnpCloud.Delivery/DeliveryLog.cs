@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace CrnpCloud.Delivery;
+
+internal static partial class DeliveryLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Worker {Worker} now holds {Count} partition(s) (fair share {Share})")]
+    public static partial void Holding(ILogger logger, string worker, int count, int share);
+
+    [LoggerMessage(2, LogLevel.Warning, "Delivery of #{Sequence} to {Client} failed (attempt {Attempt} of {Attempts}): {Reason}")]
+    public static partial void AttemptFailed(ILogger logger, long sequence, string client, int attempt, int attempts, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "Removed client {Client} after {Attempts} failed attempts: {Reason}")]
+    public static partial void ClientRemoved(ILogger logger, string client, int attempts, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "Lost the lease of partition {Partition}; stopped delivering it")]
+    public static partial void LeaseLost(ILogger logger, int partition);
+
+    [LoggerMessage(5, LogLevel.Warning, "Could not renew leases: {Reason}")]
+    public static partial void ClaimFailed(ILogger logger, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "Leases not renewed in time; stopped delivering every partition")]
+    public static partial void LeasesExpired(ILogger logger);
+
+    [LoggerMessage(7, LogLevel.Warning, "Store unavailable while delivering to {Client}; will retry")]
+    public static partial void StoreUnavailable(ILogger logger, string client);
+
+    [LoggerMessage(8, LogLevel.Error, "Unexpected fault in the delivery loop of {Client}")]
+    public static partial void Fault(ILogger logger, Exception exception, string client);
+
+    [LoggerMessage(9, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
+    public static partial void Delivered(ILogger logger, long sequence, string client);
+}

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CrnpCloud.Delivery;
+
+/// <summary>Settings of a delivery worker (CRNP-SPEC section 4 and 7), section <c>Crnp:Delivery</c>.</summary>
+public sealed class DeliveryOptions
+{
+    public const string Section = "Crnp:Delivery";
+
+    /// <summary>Retries of a failed delivery before the client is removed (client_retry_count).</summary>
+    [Range(0, 1000)]
+    public int RetryCount { get; set; } = 3;
+
+    /// <summary>Time between retries (client_retry_interval).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time allowed to connect and write one event (client_timeout).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Most delivery connections this worker has open at once.</summary>
+    [Range(1, 100_000)]
+    public int ConnectionBudget { get; set; } = 256;
+
+    /// <summary>How long a partition lease lasts without renewal; a dead worker's partitions move after at most this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.300", "00:10:00")]
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often each owned partition is scanned for work, to recover wake-ups lost while the store was away.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan RescanInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Queue entries read per store round trip.</summary>
+    [Range(1, 1000)]
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>This worker's identity in leases; empty = host name, process id and a random suffix.</summary>
+    public string WorkerId { get; set; } = "";
+}

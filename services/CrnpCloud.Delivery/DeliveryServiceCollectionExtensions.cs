@@ -1,0 +1,32 @@
+using CrnpCloud.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CrnpCloud.Delivery;
+
+public static class DeliveryServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds a delivery worker: validated options, the sender, and the lease-keeping background
+    /// service. The store defaults to the embedded in-memory one unless another is registered; it
+    /// must also implement <see cref="IDeliveryStore"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddCrnpDelivery(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<DeliveryOptions>()
+            .BindConfiguration(DeliveryOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.LeaseTtl >= TimeSpan.FromMilliseconds(300), $"{DeliveryOptions.Section}:LeaseTtl must be at least 300 ms")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
+        services.TryAddSingleton(sp => sp.GetRequiredService<ICrnpStore>() as IDeliveryStore
+            ?? throw new InvalidOperationException("the configured store does not support delivery"));
+        services.TryAddSingleton<EventSender>();
+        services.AddSingleton<DeliveryTelemetry>();
+        services.AddSingleton<Deliverer>();
+        services.AddHostedService<DeliveryWorker>();
+        services.AddMetrics();
+        return builder;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using CrnpCloud.Core;
+
+namespace CrnpCloud.Delivery;
+
+/// <summary>Spans and meters of the delivery pool. A delivery span continues the trace of the publish that made the event.</summary>
+public sealed class DeliveryTelemetry
+{
+    public const string Name = "CrnpCloud.Delivery";
+
+    public static readonly ActivitySource Source = new(Name);
+
+    private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _removals;
+    private readonly Histogram<double> _queueTime;
+    private readonly Histogram<double> _connectionTime;
+    private long _ownedPartitions;
+    private long _activeClients;
+
+    public DeliveryTelemetry(IMeterFactory meters)
+    {
+        var meter = meters.Create(Name);
+        _deliveries = meter.CreateCounter<long>("crnp.delivery.attempts", description: "Delivery attempts, by result (ok, failed)");
+        _retries = meter.CreateCounter<long>("crnp.delivery.retries", description: "Attempts that were retries of a failed delivery");
+        _removals = meter.CreateCounter<long>("crnp.delivery.client_removals", description: "Clients removed after every retry failed");
+        _queueTime = meter.CreateHistogram<double>("crnp.delivery.queue_time", "ms", "From publish to successful delivery");
+        _connectionTime = meter.CreateHistogram<double>("crnp.delivery.connection_time", "ms", "Connect, write and close of one attempt");
+        meter.CreateObservableGauge("crnp.delivery.owned_partitions", () => Interlocked.Read(ref _ownedPartitions), description: "Partitions this worker holds");
+        meter.CreateObservableGauge("crnp.delivery.active_clients", () => Interlocked.Read(ref _activeClients), description: "Clients with a delivery loop running");
+    }
+
+    public static Activity? StartDelivery(QueueEntry entry, CallbackAddress client, int attempt)
+    {
+        ActivityContext.TryParse(entry.Event.TraceParent, null, isRemote: true, out var parent);
+        var activity = Source.StartActivity("crnp.deliver", ActivityKind.Producer, parent);
+        activity?.SetTag("crnp.client", client.ToString());
+        activity?.SetTag("crnp.event.sequence", entry.Event.Sequence);
+        activity?.SetTag("crnp.delivery.attempt", attempt);
+        return activity;
+    }
+
+    public void Attempted(bool ok, int attempt, TimeSpan connection, TimeSpan? sincePublish)
+    {
+        _deliveries.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
+        if (attempt > 1)
+        {
+            _retries.Add(1);
+        }
+        _connectionTime.Record(connection.TotalMilliseconds);
+        if (ok && sincePublish is { } queued)
+        {
+            _queueTime.Record(queued.TotalMilliseconds);
+        }
+    }
+
+    public void Removed() => _removals.Add(1);
+
+    public void Partitions(int owned) => Interlocked.Exchange(ref _ownedPartitions, owned);
+
+    public void ClientLoops(int delta) => Interlocked.Add(ref _activeClients, delta);
+}

@@ -1,0 +1,132 @@
+using CrnpCloud.Core;
+using Microsoft.Extensions.Options;
+
+namespace CrnpCloud.Delivery;
+
+/// <summary>
+/// Keeps this worker's fair share of partition leases, renewing every third of the TTL; starts and
+/// stops the partitions it gains and loses; sheds extras when more workers join; on shutdown stops
+/// taking work, lets in-flight deliveries finish, and releases every lease.
+/// </summary>
+internal sealed class DeliveryWorker(
+    IDeliveryStore store,
+    Deliverer deliverer,
+    IOptionsMonitor<DeliveryOptions> options,
+    DeliveryTelemetry telemetry,
+    TimeProvider time,
+    ILogger<DeliveryWorker> logger) : BackgroundService
+{
+    private readonly Dictionary<int, OwnedPartition> _owned = [];
+
+    public string WorkerId { get; } = string.IsNullOrWhiteSpace(options.CurrentValue.WorkerId)
+        ? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}"
+        : options.CurrentValue.WorkerId;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lastCount = -1;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var settings = options.CurrentValue;
+            var started = time.GetTimestamp();
+            try
+            {
+                var claim = await store.ClaimAsync(WorkerId, settings.LeaseTtl, stoppingToken);
+                // Trusted for 80% of the TTL from before the claim was sent: we stop before it can expire.
+                var validUntil = started + (long)(settings.LeaseTtl.TotalSeconds * 0.8 * time.TimestampFrequency);
+                await ReconcileAsync(claim, validUntil, settings);
+                if (_owned.Count != lastCount)
+                {
+                    lastCount = _owned.Count;
+                    DeliveryLog.Holding(logger, WorkerId, _owned.Count, claim.FairShare);
+                }
+            }
+            catch (StoreUnavailableException ex)
+            {
+                DeliveryLog.ClaimFailed(logger, ex.Message);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            await DropInvalidAsync();
+            telemetry.Partitions(_owned.Count);
+            try
+            {
+                await Task.Delay(settings.LeaseTtl / 3, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        await Task.WhenAll(_owned.Values.Select(p => p.StopAsync()));
+        try
+        {
+            await store.ReleaseAsync(WorkerId, _owned.Keys, CancellationToken.None);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            DeliveryLog.ClaimFailed(logger, "release on shutdown: " + ex.Message);
+        }
+        _owned.Clear();
+        telemetry.Partitions(0);
+    }
+
+    private async Task ReconcileAsync(Claim claim, long validUntil, DeliveryOptions settings)
+    {
+        var held = claim.Leases.ToDictionary(l => l.Partition);
+        foreach (var (partition, owned) in _owned.ToList())
+        {
+            if (!held.TryGetValue(partition, out var lease) || lease.Token != owned.Lease.Token || owned.IsLost)
+            {
+                await owned.StopAsync();
+                _owned.Remove(partition);
+            }
+        }
+
+        foreach (var lease in claim.Leases)
+        {
+            if (_owned.TryGetValue(lease.Partition, out var owned))
+            {
+                owned.Renewed(validUntil);
+                continue;
+            }
+            var started = new OwnedPartition(lease, validUntil, store, deliverer, time, settings.RescanInterval);
+            _owned[lease.Partition] = started;
+            started.Start();
+        }
+
+        // More workers joined: finish the extras' in-flight work, then hand them back.
+        var extras = _owned.Keys.Order().Skip(claim.FairShare).ToList();
+        if (extras.Count > 0)
+        {
+            await Task.WhenAll(extras.Select(p => _owned[p].StopAsync()));
+            await store.ReleaseAsync(WorkerId, extras, CancellationToken.None);
+            foreach (var p in extras)
+            {
+                _owned.Remove(p);
+            }
+        }
+    }
+
+    private async Task DropInvalidAsync()
+    {
+        var invalid = _owned.Where(p => !p.Value.IsValid).ToList();
+        if (invalid.Count == 0)
+        {
+            return;
+        }
+        if (invalid.Any(p => !p.Value.IsLost))
+        {
+            DeliveryLog.LeasesExpired(logger);
+        }
+        foreach (var (partition, owned) in invalid)
+        {
+            await owned.StopAsync();
+            _owned.Remove(partition);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using CrnpCloud.Core;
+
+namespace CrnpCloud.Delivery;
+
+/// <summary>
+/// A partition this worker holds a lease on: its wake-up subscription, its periodic rescan, and one
+/// delivery loop per client with work. It trusts its lease only until <see cref="ValidUntil"/>, a
+/// local deadline set short of the lease's expiry, so it stops before anyone else can take over.
+/// </summary>
+internal sealed class OwnedPartition
+{
+    private readonly ConcurrentDictionary<CallbackAddress, ClientLoop> _loops = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly IDeliveryStore _store;
+    private readonly Deliverer _deliverer;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _rescanInterval;
+    private IDisposable? _subscription;
+    private Task _rescans = Task.CompletedTask;
+    private long _validUntil;
+    private volatile bool _lost;
+
+    public OwnedPartition(Lease lease, long validUntil, IDeliveryStore store, Deliverer deliverer, TimeProvider time, TimeSpan rescanInterval)
+    {
+        Lease = lease;
+        _validUntil = validUntil;
+        _store = store;
+        _deliverer = deliverer;
+        _time = time;
+        _rescanInterval = rescanInterval;
+    }
+
+    public Lease Lease { get; }
+
+    public CancellationToken Stopping => _stop.Token;
+
+    public bool IsLost => _lost;
+
+    /// <summary>Deliveries may go on: not stopped, not fenced out, and the local lease deadline not passed.</summary>
+    public bool IsValid => !_stop.IsCancellationRequested && !_lost && _time.GetTimestamp() < Interlocked.Read(ref _validUntil);
+
+    public void Renewed(long validUntil) => Interlocked.Exchange(ref _validUntil, validUntil);
+
+    public void MarkLost() => _lost = true;
+
+    public void Start()
+    {
+        _subscription = _store.OnWork(Lease.Partition, Signal);
+        _rescans = Task.Run(RescanLoopAsync);
+    }
+
+    public void Signal(CallbackAddress client)
+    {
+        if (!IsValid)
+        {
+            return;
+        }
+        _loops.GetOrAdd(client, c => new ClientLoop(c, this, _deliverer)).Signal();
+    }
+
+    /// <summary>Stops taking work and waits for in-flight deliveries of this partition to finish.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        _subscription?.Dispose();
+        await _rescans;
+        await Task.WhenAll(_loops.Values.Select(l => l.Completion));
+        _stop.Dispose();
+    }
+
+    // Wake-ups are hints: a lost one (store away, subscription not yet active) is found here.
+    private async Task RescanLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var client in await _store.ClientsWithWorkAsync(Lease.Partition, _stop.Token))
+                {
+                    Signal(client);
+                }
+                await Task.Delay(_rescanInterval, _time, _stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StoreUnavailableException)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, CancellationToken.None);
+            }
+        }
+    }
+}
