@@ -26,8 +26,12 @@ public interface IDeliveryStore
     /// </summary>
     Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default);
 
-    /// <summary>Gives leases back (on shutdown, or to shed partitions beyond the fair share).</summary>
-    Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Gives leases back: to shed partitions beyond the fair share, or on shutdown with
+    /// <paramref name="leaving"/> set, which also takes the worker out of the live set at once so the
+    /// others' fair share grows now rather than when its heartbeat expires.
+    /// </summary>
+    Task ReleaseAsync(string worker, IEnumerable<int> partitions, bool leaving = false, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a delivered entry if the lease is still this one's. Fenced out = <see cref="AckResult.LeaseLost"/>.</summary>
     Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);

@@ -69,10 +69,14 @@ public sealed partial class InMemoryStore
         }
     }
 
-    public Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default)
+    public Task ReleaseAsync(string worker, IEnumerable<int> partitions, bool leaving = false, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
+            if (leaving)
+            {
+                _workers.Remove(worker);
+            }
             foreach (var p in partitions)
             {
                 if (_leases.TryGetValue(p, out var lease) && lease.Owner == worker)

@@ -28,6 +28,12 @@ internal static partial class DeliveryLog
     [LoggerMessage(8, LogLevel.Error, "Unexpected fault in the delivery loop of {Client}")]
     public static partial void Fault(ILogger logger, Exception exception, string client);
 
+    [LoggerMessage(10, LogLevel.Information, "Worker {Worker} hands back {Count} partition(s) beyond its fair share of {Share}")]
+    public static partial void Shedding(ILogger logger, string worker, int count, int share);
+
+    [LoggerMessage(11, LogLevel.Error, "Unexpected fault in the lease loop; carrying on")]
+    public static partial void LoopFault(ILogger logger, Exception exception);
+
     [LoggerMessage(9, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
     public static partial void Delivered(ILogger logger, long sequence, string client);
 }

@@ -49,6 +49,11 @@ internal sealed class DeliveryWorker(
             {
                 break;
             }
+            catch (Exception ex)
+            {
+                // Never let one bad round stop the worker: the next round starts from the store's truth.
+                DeliveryLog.LoopFault(logger, ex);
+            }
 
             await DropInvalidAsync();
             telemetry.Partitions(_owned.Count);
@@ -65,7 +70,7 @@ internal sealed class DeliveryWorker(
         await Task.WhenAll(_owned.Values.Select(p => p.StopAsync()));
         try
         {
-            await store.ReleaseAsync(WorkerId, _owned.Keys, CancellationToken.None);
+            await store.ReleaseAsync(WorkerId, _owned.Keys, leaving: true, CancellationToken.None);
         }
         catch (StoreUnavailableException ex)
         {
@@ -103,8 +108,9 @@ internal sealed class DeliveryWorker(
         var extras = _owned.Keys.Order().Skip(claim.FairShare).ToList();
         if (extras.Count > 0)
         {
+            DeliveryLog.Shedding(logger, WorkerId, extras.Count, claim.FairShare);
             await Task.WhenAll(extras.Select(p => _owned[p].StopAsync()));
-            await store.ReleaseAsync(WorkerId, extras, CancellationToken.None);
+            await store.ReleaseAsync(WorkerId, extras, leaving: false, CancellationToken.None);
             foreach (var p in extras)
             {
                 _owned.Remove(p);

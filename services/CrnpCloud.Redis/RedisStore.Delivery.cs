@@ -23,8 +23,10 @@ public sealed partial class RedisStore
                 }
             }
         }
-        subscriber.Subscribe(channel, Handler);
-        return new Subscription(() => subscriber.Unsubscribe(channel, Handler));
+        // Fire-and-forget both ways: never block a worker on Pub/Sub bookkeeping. Wake-ups are hints;
+        // one missed while the subscription settles is found by the worker's rescan.
+        subscriber.Subscribe(channel, Handler, CommandFlags.FireAndForget);
+        return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
     }
 
     public Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default) =>
@@ -46,9 +48,9 @@ public sealed partial class RedisStore
             return new Claim(leases, (int)flat[0]);
         });
 
-    public Task ReleaseAsync(string worker, IEnumerable<int> partitions, CancellationToken cancellationToken = default)
+    public Task ReleaseAsync(string worker, IEnumerable<int> partitions, bool leaving = false, CancellationToken cancellationToken = default)
     {
-        RedisValue[] args = [_keys.Prefix, worker, .. partitions.Select(p => (RedisValue)p)];
+        RedisValue[] args = [_keys.Prefix, worker, leaving ? 1 : 0, .. partitions.Select(p => (RedisValue)p)];
         return Guard(() => Db.ScriptEvaluateAsync(Scripts.Release, [], args));
     }
 

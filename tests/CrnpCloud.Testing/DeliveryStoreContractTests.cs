@@ -51,6 +51,20 @@ public abstract class DeliveryStoreContractTests
     }
 
     [Fact]
+    public async Task LeavingWorker_IsOutOfTheFairShareAtOnce()
+    {
+        var (_, delivery) = await Create();
+        var a = await delivery.ClaimAsync("a", LongTtl);
+        await delivery.ClaimAsync("b", LongTtl);
+
+        await delivery.ReleaseAsync("a", a.Leases.Select(l => l.Partition), leaving: true);
+        var b = await delivery.ClaimAsync("b", LongTtl);
+
+        Assert.Equal(delivery.Partitions, b.FairShare);
+        Assert.Equal(delivery.Partitions, b.Leases.Count);
+    }
+
+    [Fact]
     public async Task Ack_WithAStaleToken_IsFencedOut()
     {
         var (store, delivery) = await Create();

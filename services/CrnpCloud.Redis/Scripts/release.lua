@@ -1,5 +1,7 @@
--- Gives back leases the worker holds. ARGV[1] prefix, ARGV[2] worker id, ARGV[3..] partitions.
-for i = 3, #ARGV do
+-- Gives back leases the worker holds. ARGV[1] prefix, ARGV[2] worker id, ARGV[3] 1 if the worker is
+-- leaving (shutting down: out of the live set at once), ARGV[4..] partitions.
+if ARGV[3] == '1' then redis.call('ZREM', ARGV[1] .. ':workers', ARGV[2]) end
+for i = 4, #ARGV do
   local key = ARGV[1] .. ':lease:' .. ARGV[i]
   if redis.call('HGET', key, 'owner') == ARGV[2] then redis.call('DEL', key) end
 end

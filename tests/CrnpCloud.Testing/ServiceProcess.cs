@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace CrnpCloud.Benchmarks;
+namespace CrnpCloud.Testing;
 
-/// <summary>A CrnpCloud service started as its own process from its Release build, with settings in the environment.</summary>
-internal sealed class ServiceProcess : IAsyncDisposable
+/// <summary>
+/// A CrnpCloud service started as its own process from its build in the same configuration as the
+/// caller (so a Release test run starts Release services), with settings in the environment.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
@@ -12,12 +15,18 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>kill -9: no shutdown, no lease release, nothing flushed.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
     public static ServiceProcess Start(string project, IDictionary<string, string> environment)
     {
-        var dll = Path.Combine(RepoRoot(), "services", project, "bin", "Release", "net10.0", project + ".dll");
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
+        var dll = Path.Combine(RepoRoot(), "services", project, "bin", configuration, "net10.0", project + ".dll");
         if (!File.Exists(dll))
         {
-            throw new FileNotFoundException($"build it first: dotnet build -c Release services/{project}", dll);
+            throw new FileNotFoundException($"build it first: dotnet build -c {configuration} services/{project}", dll);
         }
 
         var info = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -25,7 +34,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
         {
             info.Environment[key] = value;
         }
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment.TryAdd("Logging__LogLevel__Default", "Warning");
         var process = Process.Start(info) ?? throw new InvalidOperationException($"{project} did not start");
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{project}] {e.Data}"); } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{project}] {e.Data}"); } };
@@ -60,7 +69,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
     }
 }
 
-internal static class ProcUsage
+public static class ProcUsage
 {
     public static (double CpuSeconds, double PeakRssMiB) Of(int pid)
     {

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using CrnpCloud.Redis;
+using CrnpCloud.Testing;
+using StackExchange.Redis;
+using static CrnpCloud.Delivery.Tests.Scenario;
+
+namespace CrnpCloud.Delivery.Tests;
+
+/// <summary>Delivery workers as separate processes on a real redis-server: scale-out, kill -9, takeover.</summary>
+public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>, IAsyncLifetime
+{
+    private IConnectionMultiplexer _connection = null!;
+
+    public async Task InitializeAsync() => _connection = await RedisStores.ConnectAsync(redis.Server);
+
+    public async Task DisposeAsync() => await _connection.DisposeAsync();
+
+    private ServiceProcess StartWorker(string prefix, string ttl = "00:00:02") => ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>
+    {
+        ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
+        ["Crnp__Store__KeyPrefix"] = prefix,
+        ["Crnp__Delivery__LeaseTtl"] = ttl,
+        ["Crnp__Delivery__RescanInterval"] = "00:00:01",
+        ["Crnp__Delivery__RetryInterval"] = "00:00:00.200",
+        ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
+    });
+
+    private async Task<(RedisStore Store, string Prefix, List<CrnpTestListener> Listeners)> SetUpAsync(int clients)
+    {
+        var prefix = RedisStores.UniquePrefix();
+        var store = RedisStores.Create(_connection, prefix);
+        var listeners = Enumerable.Range(0, clients).Select(_ => CrnpTestListener.Start()).ToList();
+        foreach (var listener in listeners)
+        {
+            await RegisterAsync(store, listener.Address);
+        }
+        return (store, prefix, listeners);
+    }
+
+    [Fact]
+    public async Task TwoWorkers_HundredClients_ThousandEvents_EveryoneGetsEverything_InOrder()
+    {
+        var (store, prefix, listeners) = await SetUpAsync(100);
+        await using var a = StartWorker(prefix);
+        await using var b = StartWorker(prefix);
+
+        for (var i = 0; i < 1000; i++)
+        {
+            await store.PublishAsync(Numbered(i));
+        }
+
+        foreach (var listener in listeners)
+        {
+            await listener.WaitForAsync(1000, TimeSpan.FromMinutes(3));
+        }
+        foreach (var listener in listeners)
+        {
+            AssertExactlyInOrder(listener, 1000);
+            await listener.DisposeAsync();
+        }
+        var owners = await Task.WhenAll(Enumerable.Range(0, 64).Select(p => _connection.GetDatabase().HashGetAsync($"{prefix}{{default}}:lease:{p}", "owner")));
+        Assert.Equal(2, owners.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task KillNine_UnderLoad_LosesNothing_KeepsOrder_AndTheOtherTakesOverWithinTheTtl()
+    {
+        var (store, prefix, listeners) = await SetUpAsync(40);
+        var a = StartWorker(prefix);
+        await using var b = StartWorker(prefix);
+        const int events = 400;
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 0; i < events; i++)
+            {
+                await store.PublishAsync(Numbered(i));
+            }
+        });
+
+        await Eventually.TrueAsync(() => Task.FromResult(listeners.Sum(l => l.Received.Count) > events * listeners.Count / 4), "a quarter is delivered");
+        a.Kill();
+        var killedAt = Stopwatch.GetTimestamp();
+        await a.DisposeAsync();
+        await publishing;
+
+        foreach (var listener in listeners)
+        {
+            await listener.WaitForAsync(events, TimeSpan.FromMinutes(2));
+        }
+
+        var duplicates = 0;
+        var longestStall = TimeSpan.Zero;
+        foreach (var listener in listeners)
+        {
+            var received = listener.Received.ToArray();
+            var numbers = received.Select(r => NumberOf(r.Event)).ToArray();
+
+            // At least once, in order: never backwards; a repeat only of the entry in flight at the kill.
+            for (var i = 1; i < numbers.Length; i++)
+            {
+                Assert.True(numbers[i] >= numbers[i - 1], $"{listener.Address}: {numbers[i]} after {numbers[i - 1]}");
+            }
+            Assert.Equal(Enumerable.Range(0, events), numbers.Distinct());
+            duplicates += numbers.Length - events;
+
+            var after = received.Where(r => r.At > killedAt).Select(r => r.At).Prepend(killedAt).ToArray();
+            for (var i = 1; i < after.Length; i++)
+            {
+                var gap = Stopwatch.GetElapsedTime(after[i - 1], after[i]);
+                longestStall = gap > longestStall ? gap : longestStall;
+            }
+            await listener.DisposeAsync();
+        }
+
+        Assert.True(duplicates <= listeners.Count, $"{duplicates} duplicates: more than one in-flight entry per client");
+        Assert.True(longestStall < TimeSpan.FromSeconds(2 + 1 + 2), $"a client waited {longestStall} after the kill; lease TTL is 2 s");
+    }
+
+    [Fact]
+    public async Task GracefulStop_ReleasesLeases_SoTheOtherWorkerTakesOverAtOnce()
+    {
+        var (store, prefix, listeners) = await SetUpAsync(10);
+        var a = StartWorker(prefix, ttl: "00:00:10");
+        await using var b = StartWorker(prefix, ttl: "00:00:10");
+        var db = _connection.GetDatabase();
+        async Task<int> HeldBy(string worker) =>
+            (await Task.WhenAll(Enumerable.Range(0, 64).Select(p => db.HashGetAsync($"{prefix}{{default}}:lease:{p}", "owner")))).Count(o => o == worker);
+        async Task<string[]> Owners() =>
+            [.. (await Task.WhenAll(Enumerable.Range(0, 64).Select(p => db.HashGetAsync($"{prefix}{{default}}:lease:{p}", "owner")))).Where(o => o.HasValue).Select(o => (string)o!).Distinct()];
+        await Eventually.TrueAsync(async () => (await Owners()).Length == 2, "both workers hold partitions");
+
+        await a.DisposeAsync();
+        var stopped = Stopwatch.StartNew();
+        for (var i = 0; i < 20; i++)
+        {
+            await store.PublishAsync(Numbered(i));
+        }
+
+        // With a 10 s TTL, only released leases can be taken over this soon.
+        foreach (var listener in listeners)
+        {
+            await listener.WaitForAsync(20, TimeSpan.FromSeconds(8) - stopped.Elapsed);
+            AssertExactlyInOrder(listener, 20);
+            await listener.DisposeAsync();
+        }
+        var owners = await Owners();
+        Assert.Single(owners);
+        Assert.Equal(64, await HeldBy(owners[0]));
+    }
+}
