@@ -16,8 +16,11 @@ public interface IDeliveryStore
     /// </summary>
     IDisposable OnWork(int partition, Action<CallbackAddress> wake);
 
-    /// <summary>Clients of a partition whose queue is not empty (used when taking a partition, and to recover lost wake-ups).</summary>
-    Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Clients of a partition whose queue is not empty, with their queue lengths (used when taking a
+    /// partition, to recover lost wake-ups, and for the backlog metric).
+    /// </summary>
+    Task<IReadOnlyList<Backlog>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Heartbeats the worker, renews the leases it holds and takes free or expired ones until it holds
@@ -45,6 +48,9 @@ public interface IDeliveryStore
 
 /// <summary>The leases a worker holds after a claim, and how many it should hold.</summary>
 public sealed record Claim(IReadOnlyList<Lease> Leases, int FairShare);
+
+/// <summary>A client with queued entries, and how many.</summary>
+public readonly record struct Backlog(CallbackAddress Client, long Entries);
 
 /// <summary>A held partition lease and its fencing token.</summary>
 public readonly record struct Lease(int Partition, long Token);

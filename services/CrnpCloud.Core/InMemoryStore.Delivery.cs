@@ -24,13 +24,13 @@ public sealed partial class InMemoryStore
         return new Unsubscriber(this, partition, wake);
     }
 
-    public Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Backlog>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            IReadOnlyList<CallbackAddress> clients = [.. _clients.Values
+            IReadOnlyList<Backlog> clients = [.. _clients.Values
                 .Where(c => c.Queue.Count > 0 && Partitioning.Of(c.Registration.Address, Partitions) == partition)
-                .Select(c => c.Registration.Address)];
+                .Select(c => new Backlog(c.Registration.Address, c.Queue.Count))];
             return Task.FromResult(clients);
         }
     }

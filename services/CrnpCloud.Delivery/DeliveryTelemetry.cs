@@ -16,6 +16,7 @@ public sealed class DeliveryTelemetry
     private readonly Counter<long> _removals;
     private readonly Histogram<double> _queueTime;
     private readonly Histogram<double> _connectionTime;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _backlog = new();
     private long _ownedPartitions;
     private long _activeClients;
 
@@ -29,6 +30,8 @@ public sealed class DeliveryTelemetry
         _connectionTime = meter.CreateHistogram<double>("crnp.delivery.connection_time", "ms", "Connect, write and close of one attempt");
         meter.CreateObservableGauge("crnp.delivery.owned_partitions", () => Interlocked.Read(ref _ownedPartitions), description: "Partitions this worker holds");
         meter.CreateObservableGauge("crnp.delivery.active_clients", () => Interlocked.Read(ref _activeClients), description: "Clients with a delivery loop running");
+        meter.CreateObservableGauge("crnp.delivery.backlog", () => _backlog.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("partition", p.Key))),
+            description: "Queued entries per owned partition, as of its last rescan");
     }
 
     public static Activity? StartDelivery(QueueEntry entry, CallbackAddress client, int attempt)
@@ -56,6 +59,19 @@ public sealed class DeliveryTelemetry
     }
 
     public void Removed() => _removals.Add(1);
+
+    /// <summary>The backlog of a partition at its last rescan; null when the partition is no longer owned.</summary>
+    public void Backlog(int partition, long? entries)
+    {
+        if (entries is { } count)
+        {
+            _backlog[partition] = count;
+        }
+        else
+        {
+            _backlog.TryRemove(partition, out _);
+        }
+    }
 
     public void Partitions(int owned) => Interlocked.Exchange(ref _ownedPartitions, owned);
 

@@ -66,6 +66,7 @@ internal sealed class OwnedPartition
         _subscription?.Dispose();
         await _rescans;
         await Task.WhenAll(_loops.Values.Select(l => l.Completion));
+        _deliverer.Telemetry.Backlog(Lease.Partition, null);
         _stop.Dispose();
     }
 
@@ -76,9 +77,11 @@ internal sealed class OwnedPartition
         {
             try
             {
-                foreach (var client in await _store.ClientsWithWorkAsync(Lease.Partition, _stop.Token))
+                var backlog = await _store.ClientsWithWorkAsync(Lease.Partition, _stop.Token);
+                _deliverer.Telemetry.Backlog(Lease.Partition, backlog.Sum(b => b.Entries));
+                foreach (var client in backlog)
                 {
-                    Signal(client);
+                    Signal(client.Client);
                 }
                 await Task.Delay(_rescanInterval, _time, _stop.Token);
             }

@@ -29,11 +29,16 @@ public sealed partial class RedisStore
         return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
     }
 
-    public Task<IReadOnlyList<CallbackAddress>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default) =>
-        Guard<IReadOnlyList<CallbackAddress>>(async () =>
+    public Task<IReadOnlyList<Backlog>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<Backlog>>(async () =>
         {
-            var ids = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [], [_keys.Prefix, partition]))!;
-            return [.. ids.Select(id => CallbackAddress.Parse((string)id!))];
+            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [], [_keys.Prefix, partition]))!;
+            var backlog = new List<Backlog>(flat.Length / 2);
+            for (var i = 0; i + 1 < flat.Length; i += 2)
+            {
+                backlog.Add(new Backlog(CallbackAddress.Parse((string)flat[i]!), (long)flat[i + 1]));
+            }
+            return backlog;
         });
 
     public Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>

@@ -140,12 +140,14 @@ public abstract class DeliveryStoreContractTests
             await Register(store, client, new EventRegistration("EC_Cluster", "ESC_cluster_r_state", new NameValue("r_name", "none")));
         }
 
+        await store.PublishAsync(Event);
         var withWork = new List<CallbackAddress>();
         for (var p = 0; p < delivery.Partitions; p++)
         {
             var found = await delivery.ClientsWithWorkAsync(p);
-            Assert.All(found, c => Assert.Equal(p, Partitioning.Of(c, delivery.Partitions)));
-            withWork.AddRange(found);
+            Assert.All(found, c => Assert.Equal(p, Partitioning.Of(c.Client, delivery.Partitions)));
+            Assert.All(found, c => Assert.Equal(2, c.Entries));
+            withWork.AddRange(found.Select(c => c.Client));
         }
 
         Assert.Equal(clients.Take(20).Order(Comparer<CallbackAddress>.Create((x, y) => x.Port.CompareTo(y.Port))), withWork.Order(Comparer<CallbackAddress>.Create((x, y) => x.Port.CompareTo(y.Port))));
