@@ -61,7 +61,7 @@ public sealed partial class RedisStore
 
     public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, lease.Partition, lease.Token])));
+            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client), _options.Partitions, lease.Partition, lease.Token])));
 
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(

@@ -118,7 +118,8 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore
         });
 
     public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
-        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix]) == 1);
+        Guard(async () => (int)await Db.ScriptEvaluateAsync(
+            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client), _options.Partitions]) == 1);
 
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>

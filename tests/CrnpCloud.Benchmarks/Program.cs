@@ -4,4 +4,6 @@ using CrnpCloud.Benchmarks;
 var root = new RootCommand("CrnpCloud end-to-end benchmarks on real processes");
 root.Subcommands.Add(RegistrationBenchmark.Command());
 root.Subcommands.Add(PublishBenchmark.Command());
+root.Subcommands.Add(DeliveryBenchmark.Command());
+root.Subcommands.Add(IdleBenchmark.Command());
 return await root.Parse(args).InvokeAsync();

@@ -1,9 +1,15 @@
--- Removes one delivered entry from a client's queue and releases its payload reference.
--- KEYS[1] client queue; ARGV[1] entry id, ARGV[2] key prefix, and, from a delivery worker,
--- ARGV[3] partition and ARGV[4] fencing token. Returns 1 done, 0 already gone, -1 lease lost.
-if ARGV[3] and not holds(ARGV[2], ARGV[3], ARGV[4]) then return -1 end
+-- Removes one delivered entry from a client's queue and releases its payload reference; an emptied
+-- queue leaves its partition's busy set.
+-- KEYS[1] client queue; ARGV[1] entry id, ARGV[2] key prefix, ARGV[3] client id, ARGV[4] partition
+-- count, and from a delivery worker ARGV[5] partition and ARGV[6] fencing token.
+-- Returns 1 done, 0 already gone, -1 lease lost.
+local prefix = ARGV[2]
+if ARGV[5] and not holds(prefix, ARGV[5], ARGV[6]) then return -1 end
 local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if #found == 0 then return 0 end
 redis.call('XDEL', KEYS[1], ARGV[1])
-ref_drop(ARGV[2], entry_field(found[1], 's'))
+ref_drop(prefix, entry_field(found[1], 's'))
+if redis.call('XLEN', KEYS[1]) == 0 then
+  redis.call('SREM', prefix .. ':busy:' .. partition_of(ARGV[3], tonumber(ARGV[4])), ARGV[3])
+end
 return 1

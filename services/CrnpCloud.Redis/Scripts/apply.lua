@@ -61,9 +61,9 @@ if regtype == 'ADD_CLIENT' then
   reindex(prefix, id, exists and current_types() or {}, types)
   -- A replaced registration starts afresh: its first events tell the client the current state.
   drop_queue(prefix, KEYS[4])
+  redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
-  redis.call('SADD', prefix .. ':part:' .. partition_of(id, partitions), id)
   local first = queue_first(types)
   return { 'OK', exists and 'registration replaced' or 'client registered', first }
 end

@@ -6,25 +6,26 @@ local now = now_ms()
 redis.call('ZADD', prefix .. ':workers', now + ttl, worker)
 redis.call('ZREMRANGEBYSCORE', prefix .. ':workers', '-inf', now)
 local share = math.ceil(parts / redis.call('ZCARD', prefix .. ':workers'))
-local held, free, count = { share }, {}, 0
-for p = 0, parts - 1 do
-  local key = prefix .. ':lease:' .. p
-  local l = redis.call('HMGET', key, 'owner', 'token', 'exp')
-  if l[1] == worker and tonumber(l[3]) > now then
-    redis.call('HSET', key, 'exp', now + ttl)
-    held[#held + 1] = p
-    held[#held + 1] = tonumber(l[2])
-    count = count + 1
-  elseif not l[1] or tonumber(l[3]) <= now then
-    free[#free + 1] = p
-  end
-end
-for _, p in ipairs(free) do
-  if count >= share then break end
-  local token = redis.call('INCR', prefix .. ':fence')
-  redis.call('HSET', prefix .. ':lease:' .. p, 'owner', worker, 'token', token, 'exp', now + ttl)
+local current = {}
+local all = redis.call('HGETALL', prefix .. ':leases')
+for i = 1, #all, 2 do current[tonumber(all[i])] = parse_lease(all[i + 1]) end
+
+local held, writes, count = { share }, {}, 0
+local function hold(p, token)
   held[#held + 1] = p
   held[#held + 1] = token
+  writes[#writes + 1] = p
+  writes[#writes + 1] = worker .. ' ' .. token .. ' ' .. (now + ttl)
   count = count + 1
 end
+for p = 0, parts - 1 do
+  local l = current[p]
+  if l and l.owner == worker and l.exp > now then hold(p, l.token) end
+end
+for p = 0, parts - 1 do
+  if count >= share then break end
+  local l = current[p]
+  if not l or l.exp <= now then hold(p, redis.call('INCR', prefix .. ':fence')) end
+end
+if #writes > 0 then redis.call('HSET', prefix .. ':leases', unpack(writes)) end
 return held

@@ -92,7 +92,8 @@ local function entry_field(entry, name)
   return nil
 end
 
--- Empties a client's queue, releasing the payload references of its entries.
+-- Empties a client's queue, releasing the payload references of its entries. (The caller keeps
+-- the partition's busy set right.)
 local function drop_queue(prefix, queue)
   for _, entry in ipairs(redis.call('XRANGE', queue, '-', '+')) do
     ref_drop(prefix, entry_field(entry, 's'))
@@ -111,7 +112,8 @@ local function partition_of(id, partitions)
   return h % partitions
 end
 
--- Wake-ups: one PUBLISH per touched partition, listing the client ids that got new entries.
+-- Wake-ups for clients that got new entries: each is added to its partition's busy set (clients
+-- with a non-empty queue, what a worker's rescan reads) and one PUBLISH per touched partition lists them.
 local function wake(prefix, ids, partitions)
   local by_partition = {}
   for _, id in ipairs(ids) do
@@ -120,6 +122,7 @@ local function wake(prefix, ids, partitions)
     table.insert(by_partition[p], id)
   end
   for p, list in pairs(by_partition) do
+    redis.call('SADD', prefix .. ':busy:' .. p, unpack(list))
     redis.call('PUBLISH', prefix .. ':wake:' .. p, table.concat(list, ' '))
   end
 end
@@ -145,7 +148,7 @@ local function remove_client(prefix, id, partitions)
   drop_queue(prefix, prefix .. ':q:' .. id)
   redis.call('DEL', key)
   redis.call('SREM', prefix .. ':clients', id)
-  redis.call('SREM', prefix .. ':part:' .. partition_of(id, partitions), id)
+  redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
   return true
 end
 
@@ -155,8 +158,16 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Leases live in one hash, <prefix>:leases, field = partition, value = "owner token expiry-ms", so
+-- a claim reads and writes all of them in two commands.
+local function parse_lease(value)
+  if not value then return nil end
+  local owner, token, exp = string.match(value, '^(%S+) (%d+) (%d+)$')
+  return { owner = owner, token = tonumber(token), exp = tonumber(exp) }
+end
+
 -- True while the lease of partition p still carries this fencing token and has not expired.
 local function holds(prefix, p, token)
-  local l = redis.call('HMGET', prefix .. ':lease:' .. p, 'token', 'exp')
-  return l[1] and tonumber(l[1]) == tonumber(token) and tonumber(l[2]) > now_ms()
+  local l = parse_lease(redis.call('HGET', prefix .. ':leases', p))
+  return l ~= nil and l.token == tonumber(token) and l.exp > now_ms()
 end

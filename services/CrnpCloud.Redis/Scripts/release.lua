@@ -2,7 +2,7 @@
 -- leaving (shutting down: out of the live set at once), ARGV[4..] partitions.
 if ARGV[3] == '1' then redis.call('ZREM', ARGV[1] .. ':workers', ARGV[2]) end
 for i = 4, #ARGV do
-  local key = ARGV[1] .. ':lease:' .. ARGV[i]
-  if redis.call('HGET', key, 'owner') == ARGV[2] then redis.call('DEL', key) end
+  local l = parse_lease(redis.call('HGET', ARGV[1] .. ':leases', ARGV[i]))
+  if l and l.owner == ARGV[2] then redis.call('HDEL', ARGV[1] .. ':leases', ARGV[i]) end
 end
 return 0
