@@ -42,6 +42,27 @@ public interface IDeliveryStore
     /// <summary>Removes a client whose deliveries kept failing, atomically, and records why.</summary>
     Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Which store instance answers: it changes when the store fails over or restarts, when events
+    /// may have been lost and clients must be resynchronised.
+    /// </summary>
+    Task<string> StoreIdentityAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>For each partition, the store identity its clients were last brought in sync with.</summary>
+    Task<IReadOnlyDictionary<int, string>> SyncMarksAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records that a partition's clients are in sync with <paramref name="identity"/>. Fenced like an ack.</summary>
+    Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default);
+
+    /// <summary>Every registered client of a partition.</summary>
+    Task<IReadOnlyList<CallbackAddress>> ClientsInPartitionAsync(int partition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Queues, behind whatever the client already has queued, the current state of each of its types
+    /// (CRNP-SPEC section 4, resync). Fenced like an ack. Returns how many entries were queued.
+    /// </summary>
+    Task<(AckResult Result, int Queued)> ResyncAsync(CallbackAddress client, Lease lease, CancellationToken cancellationToken = default);
+
     /// <summary>The most recent removals by the delivery pool, newest last (for the operator and the admin API).</summary>
     Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default);
 }

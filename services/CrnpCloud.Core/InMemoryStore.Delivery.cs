@@ -7,6 +7,8 @@ public sealed partial class InMemoryStore
     private readonly Dictionary<int, (string Owner, long Token, DateTimeOffset Expires)> _leases = [];
     private readonly Dictionary<string, DateTimeOffset> _workers = new(StringComparer.Ordinal);
     private readonly List<RemovalRecord> _removals = [];
+    private readonly string _identity = Guid.NewGuid().ToString("N");
+    private readonly Dictionary<int, string> _syncMarks = [];
     private long _fence;
 
     public int Partitions { get; } = partitions;
@@ -118,6 +120,53 @@ public sealed partial class InMemoryStore
                 _removals.RemoveRange(0, _removals.Count - 10_000);
             }
             return Task.FromResult(AckResult.Done);
+        }
+    }
+
+    public Task<string> StoreIdentityAsync(CancellationToken cancellationToken = default) => Task.FromResult(_identity);
+
+    public Task<IReadOnlyDictionary<int, string>> SyncMarksAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyDictionary<int, string>>(new Dictionary<int, string>(_syncMarks));
+        }
+    }
+
+    public Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!Holds(lease))
+            {
+                return Task.FromResult(AckResult.LeaseLost);
+            }
+            _syncMarks[lease.Partition] = identity;
+            return Task.FromResult(AckResult.Done);
+        }
+    }
+
+    public Task<IReadOnlyList<CallbackAddress>> ClientsInPartitionAsync(int partition, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<CallbackAddress>>([.. _clients.Keys.Where(c => Partitioning.Of(c, Partitions) == partition)]);
+        }
+    }
+
+    public Task<(AckResult Result, int Queued)> ResyncAsync(CallbackAddress client, Lease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!Holds(lease))
+            {
+                return Task.FromResult((AckResult.LeaseLost, 0));
+            }
+            if (!_clients.TryGetValue(client, out var state))
+            {
+                return Task.FromResult((AckResult.AlreadyGone, 0));
+            }
+            return Task.FromResult((AckResult.Done, QueueFirstEvents(state, state.Registration.Types, QueueEntryKind.Resync)));
         }
     }
 

@@ -196,7 +196,7 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
 
     // The current state of every newly added type, oldest first; an event matching several of the
     // new types is queued once.
-    private int QueueFirstEvents(ClientState state, IReadOnlyCollection<EventRegistration> added)
+    private int QueueFirstEvents(ClientState state, IReadOnlyCollection<EventRegistration> added, QueueEntryKind kind = QueueEntryKind.FirstEvent)
     {
         if (added.Count == 0)
         {
@@ -205,7 +205,7 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
         var first = _latest.Values.Where(e => EventMatcher.MatchesAny(added, e.Event)).OrderBy(e => e.Sequence).ToList();
         foreach (var stored in first)
         {
-            Enqueue(state, QueueEntryKind.FirstEvent, stored);
+            Enqueue(state, kind, stored);
         }
         return first.Count;
     }

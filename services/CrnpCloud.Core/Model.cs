@@ -30,6 +30,9 @@ public enum QueueEntryKind
 
     /// <summary>The current state of a type, queued when the client registered that type.</summary>
     FirstEvent,
+
+    /// <summary>The current state of a type, queued again after the store may have lost events (failover).</summary>
+    Resync,
 }
 
 /// <summary>One entry of a client's delivery queue; <see cref="EntryId"/> increases along the queue.</summary>

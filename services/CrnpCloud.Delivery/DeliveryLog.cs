@@ -34,6 +34,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(11, LogLevel.Error, "Unexpected fault in the lease loop; carrying on")]
     public static partial void LoopFault(ILogger logger, Exception exception);
 
+    [LoggerMessage(12, LogLevel.Warning, "Partition {Partition}: the store changed from {Previous} to {Current} (failover or restart); queued {Queued} current-state event(s) to resync its clients")]
+    public static partial void Resynced(ILogger logger, int partition, string previous, string current, int queued);
+
     [LoggerMessage(9, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
     public static partial void Delivered(ILogger logger, long sequence, string client);
 }

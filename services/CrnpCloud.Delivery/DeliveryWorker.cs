@@ -56,6 +56,7 @@ internal sealed class DeliveryWorker(
             }
 
             await DropInvalidAsync();
+            await ResyncAfterFailoverAsync(stoppingToken);
             telemetry.Partitions(_owned.Count);
             try
             {
@@ -115,6 +116,56 @@ internal sealed class DeliveryWorker(
             {
                 _owned.Remove(p);
             }
+        }
+    }
+
+    // A different store instance answering (failover, or a restart) may have lost recent events:
+    // each partition remembers which instance its clients were last in sync with, and whoever holds
+    // it queues the current state of every client's types when that is not the one answering now
+    // (CRNP-SPEC section 4). A partition never marked is marked without a resync (first start).
+    private async Task ResyncAfterFailoverAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var identity = await store.StoreIdentityAsync(stoppingToken);
+            var marks = await store.SyncMarksAsync(stoppingToken);
+            foreach (var owned in _owned.Values.Where(p => p.IsValid))
+            {
+                var partition = owned.Lease.Partition;
+                if (marks.TryGetValue(partition, out var mark) && mark == identity)
+                {
+                    continue;
+                }
+
+                var queued = 0;
+                if (mark is not null)
+                {
+                    foreach (var client in await store.ClientsInPartitionAsync(partition, stoppingToken))
+                    {
+                        var (result, count) = await store.ResyncAsync(client, owned.Lease, stoppingToken);
+                        if (result == AckResult.LeaseLost)
+                        {
+                            owned.MarkLost();
+                            break;
+                        }
+                        queued += count;
+                        owned.Signal(client);
+                    }
+                    DeliveryLog.Resynced(logger, partition, mark, identity, queued);
+                }
+                if (!owned.IsLost && await store.MarkSyncedAsync(owned.Lease, identity, stoppingToken) == AckResult.LeaseLost)
+                {
+                    owned.MarkLost();
+                }
+            }
+        }
+        catch (StoreUnavailableException)
+        {
+            // Checked again next round.
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
         }
     }
 

@@ -67,6 +67,37 @@ public sealed partial class RedisStore
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
             Scripts.RemoveFailed, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions])));
 
+    public Task<string> StoreIdentityAsync(CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var primary = _redis.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)
+                ?? throw new StoreUnavailableException("no connected Redis primary");
+            var info = await primary.InfoAsync("server");
+            return info.SelectMany(g => g).First(p => p.Key == "run_id").Value;
+        });
+
+    public Task<IReadOnlyDictionary<int, string>> SyncMarksAsync(CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyDictionary<int, string>>(async () =>
+            (await Db.HashGetAllAsync(_keys.Prefix + ":synced")).ToDictionary(e => (int)e.Name, e => (string)e.Value!));
+
+    public Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default) =>
+        Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(Scripts.MarkSynced, [], [_keys.Prefix, lease.Partition, lease.Token, identity])));
+
+    public Task<IReadOnlyList<CallbackAddress>> ClientsInPartitionAsync(int partition, CancellationToken cancellationToken = default) =>
+        Guard<IReadOnlyList<CallbackAddress>>(async () =>
+        {
+            var ids = await Db.SetMembersAsync(_keys.Prefix + ":part:" + partition.ToString(CultureInfo.InvariantCulture));
+            return [.. ids.Select(id => CallbackAddress.Parse(id!))];
+        });
+
+    public Task<(AckResult Result, int Queued)> ResyncAsync(CallbackAddress client, Lease lease, CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+                Scripts.Resync, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, _options.Partitions]))!;
+            return (ToAckResult((int)result[0]), (int)result[1]);
+        });
+
     public Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<RemovalRecord>>(async () =>
         {

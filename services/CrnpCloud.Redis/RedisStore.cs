@@ -111,7 +111,12 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore
             var entries = new List<QueueEntry>(flat.Length / 3);
             for (var i = 0; i + 2 < flat.Length; i += 3)
             {
-                var kind = (string?)flat[i + 1] == "first" ? QueueEntryKind.FirstEvent : QueueEntryKind.Published;
+                var kind = (string?)flat[i + 1] switch
+                {
+                    "first" => QueueEntryKind.FirstEvent,
+                    "resync" => QueueEntryKind.Resync,
+                    _ => QueueEntryKind.Published,
+                };
                 entries.Add(new QueueEntry((string)flat[i]!, kind, StoreJson.ReadStored((string)flat[i + 2]!)));
             }
             return entries;

@@ -48,6 +48,10 @@ public static class RedisConnection
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ConnectTimeout = Math.Min(options.ConnectTimeout, 5000);
         options.AsyncTimeout = Math.Min(options.AsyncTimeout, 5000);
+
+        // For INFO only (the server's run_id tells delivery workers of a failover); no other
+        // administrative command is ever sent.
+        options.AllowAdmin = true;
         return options;
     }
 }

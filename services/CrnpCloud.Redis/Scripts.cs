@@ -21,6 +21,10 @@ internal static class Scripts
 
     public static readonly string Work = Load("work.lua");
 
+    public static readonly string Resync = Load("resync.lua");
+
+    public static readonly string MarkSynced = Load("mark_synced.lua");
+
     private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
 
     private static string Read(string name)

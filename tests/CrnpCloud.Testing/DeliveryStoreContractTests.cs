@@ -175,6 +175,71 @@ public abstract class DeliveryStoreContractTests
         Assert.Equal((client, "connection refused 4 times"), (record.Client, record.Reason));
     }
 
+    [Fact]
+    public async Task Resync_QueuesTheCurrentStateOfEveryType_BehindWhatIsQueued_Fenced()
+    {
+        var (store, delivery) = await Create();
+        var client = Client(5);
+        var rg = new EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new NameValue("rg_name", "a"));
+        await store.PublishAsync(Event);
+        await store.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client, EquatableList.Of(Membership, rg), RegistrationLimits.Default));
+        var rgState = await store.PublishAsync(new CrnpEvent("EC_Cluster", "ESC_cluster_rg_state", "SUNW", "rgm", new NameValue("rg_name", "a")));
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases.Single(l => l.Partition == Partitioning.Of(client, delivery.Partitions));
+
+        var fenced = await delivery.ResyncAsync(client, lease with { Token = lease.Token + 1000 });
+        var (result, queued) = await delivery.ResyncAsync(client, lease);
+        var missing = await delivery.ResyncAsync(Client(6), lease);
+
+        Assert.Equal(AckResult.LeaseLost, fenced.Result);
+        Assert.Equal((AckResult.Done, 2), (result, queued));
+        Assert.Equal(AckResult.AlreadyGone, missing.Result);
+        var queue = await store.PeekQueueAsync(client, 10);
+        Assert.Equal(
+            [QueueEntryKind.FirstEvent, QueueEntryKind.Published, QueueEntryKind.Resync, QueueEntryKind.Resync],
+            queue.Select(e => e.Kind));
+        Assert.Equal(rgState.Event.Sequence, queue[3].Event.Sequence);
+    }
+
+    [Fact]
+    public async Task ClientsInPartition_AndStoreIdentity()
+    {
+        var (store, delivery) = await Create();
+        var clients = Enumerable.Range(1, 30).Select(Client).ToList();
+        foreach (var client in clients)
+        {
+            await Register(store, client);
+        }
+        await store.ApplyAsync(new RegistrationChange(RegistrationType.RemoveClient, clients[0], EquatableList<EventRegistration>.Empty, RegistrationLimits.Default));
+
+        var listed = new List<CallbackAddress>();
+        for (var p = 0; p < delivery.Partitions; p++)
+        {
+            var found = await delivery.ClientsInPartitionAsync(p);
+            Assert.All(found, c => Assert.Equal(p, Partitioning.Of(c, delivery.Partitions)));
+            listed.AddRange(found);
+        }
+
+        Assert.Equal(clients.Skip(1).Select(c => c.Port).Order(), listed.Select(c => c.Port).Order());
+        var identity = await delivery.StoreIdentityAsync();
+        Assert.False(string.IsNullOrEmpty(identity));
+        Assert.Equal(identity, await delivery.StoreIdentityAsync());
+    }
+
+    [Fact]
+    public async Task SyncMarks_AreSetOnlyByTheLeaseHolder()
+    {
+        var (_, delivery) = await Create();
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases[0];
+
+        var fenced = await delivery.MarkSyncedAsync(lease with { Token = lease.Token + 1000 }, "x");
+        var done = await delivery.MarkSyncedAsync(lease, "instance-1");
+
+        Assert.Equal((AckResult.LeaseLost, AckResult.Done), (fenced, done));
+        var marks = await delivery.SyncMarksAsync();
+        Assert.Equal("instance-1", Assert.Single(marks).Value);
+        Assert.Equal(lease.Partition, marks.Single().Key);
+    }
+
     /// <summary>Moves the store's clock forward where the store has a fake one; real-clock stores just wait.</summary>
     protected virtual void AdvanceClock(TimeSpan by)
     {

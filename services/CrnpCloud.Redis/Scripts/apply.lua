@@ -28,24 +28,6 @@ local function distinct(list, skip)
   return out
 end
 
--- The current state of every newly added type, oldest first, each event once.
-local function queue_first(added)
-  if #added == 0 then return 0 end
-  local types = decode_all(added)
-  local picked = {}
-  for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do
-    local stored = cjson.decode(raw)
-    if matches_any(types, stored.e) then picked[#picked + 1] = { stored.seq, raw } end
-  end
-  table.sort(picked, function(a, b) return a[1] < b[1] end)
-  for _, p in ipairs(picked) do
-    redis.call('XADD', KEYS[4], '*', 'k', 'first', 's', p[1])
-    ref_add(prefix, p[1], p[2], 1)
-  end
-  if #picked > 0 then wake(prefix, { id }, partitions) end
-  return #picked
-end
-
 local function too_many_types()
   return { 'LOW_RESOURCE', 'a client may register at most ' .. max_types .. ' event types', 0 }
 end
@@ -64,7 +46,8 @@ if regtype == 'ADD_CLIENT' then
   redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
-  local first = queue_first(types)
+  redis.call('SADD', prefix .. ':part:' .. partition_of(id, partitions), id)
+  local first = queue_state(prefix, id, types, 'first', partitions)
   return { 'OK', exists and 'registration replaced' or 'client registered', first }
 end
 
@@ -79,7 +62,7 @@ if regtype == 'ADD_EVENTS' then
   for _, s in ipairs(added) do all[#all + 1] = s end
   reindex(prefix, id, current, all)
   redis.call('HSET', KEYS[2], 'types', encode_strings(all))
-  local first = queue_first(added)
+  local first = queue_state(prefix, id, added, 'first', partitions)
   return { 'OK', #added .. ' event type(s) added', first }
 end
 

@@ -149,6 +149,7 @@ local function remove_client(prefix, id, partitions)
   redis.call('DEL', key)
   redis.call('SREM', prefix .. ':clients', id)
   redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
+  redis.call('SREM', prefix .. ':part:' .. partition_of(id, partitions), id)
   return true
 end
 
@@ -170,4 +171,23 @@ end
 local function holds(prefix, p, token)
   local l = parse_lease(redis.call('HGET', prefix .. ':leases', p))
   return l ~= nil and l.token == tonumber(token) and l.exp > now_ms()
+end
+
+-- Queues the current state of the given types (JSON strings) for a client, oldest first, each
+-- event once: first events ('first') at registration, and resync ('resync') after a failover.
+local function queue_state(prefix, id, type_strings, kind, partitions)
+  if #type_strings == 0 then return 0 end
+  local types = decode_all(type_strings)
+  local picked = {}
+  for _, raw in ipairs(redis.call('HVALS', prefix .. ':latest')) do
+    local stored = cjson.decode(raw)
+    if matches_any(types, stored.e) then picked[#picked + 1] = { stored.seq, raw } end
+  end
+  table.sort(picked, function(a, b) return a[1] < b[1] end)
+  for _, p in ipairs(picked) do
+    redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', kind, 's', p[1])
+    ref_add(prefix, p[1], p[2], 1)
+  end
+  if #picked > 0 then wake(prefix, { id }, partitions) end
+  return #picked
 end
