@@ -51,6 +51,12 @@ public interface IDeliveryStore
     /// <summary>For each partition, the store identity its clients were last brought in sync with.</summary>
     Task<IReadOnlyDictionary<int, string>> SyncMarksAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Marks every partition in sync with <paramref name="identity"/> in one step, only if no partition
+    /// has a mark yet (a new installation). Returns whether it did.
+    /// </summary>
+    Task<bool> InitializeSyncMarksAsync(string identity, CancellationToken cancellationToken = default);
+
     /// <summary>Records that a partition's clients are in sync with <paramref name="identity"/>. Fenced like an ack.</summary>
     Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default);
 

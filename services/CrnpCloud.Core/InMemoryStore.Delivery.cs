@@ -133,6 +133,22 @@ public sealed partial class InMemoryStore
         }
     }
 
+    public Task<bool> InitializeSyncMarksAsync(string identity, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (_syncMarks.Count > 0)
+            {
+                return Task.FromResult(false);
+            }
+            for (var p = 0; p < Partitions; p++)
+            {
+                _syncMarks[p] = identity;
+            }
+            return Task.FromResult(true);
+        }
+    }
+
     public Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default)
     {
         lock (_lock)

@@ -122,13 +122,18 @@ internal sealed class DeliveryWorker(
     // A different store instance answering (failover, or a restart) may have lost recent events:
     // each partition remembers which instance its clients were last in sync with, and whoever holds
     // it queues the current state of every client's types when that is not the one answering now
-    // (CRNP-SPEC section 4). A partition never marked is marked without a resync (first start).
+    // (CRNP-SPEC section 4). A new installation marks all partitions at once, so a partition with no
+    // mark (or another one) always means resync.
     private async Task ResyncAfterFailoverAsync(CancellationToken stoppingToken)
     {
         try
         {
             var identity = await store.StoreIdentityAsync(stoppingToken);
             var marks = await store.SyncMarksAsync(stoppingToken);
+            if (marks.Count == 0 && await store.InitializeSyncMarksAsync(identity, stoppingToken))
+            {
+                return;
+            }
             foreach (var owned in _owned.Values.Where(p => p.IsValid))
             {
                 var partition = owned.Lease.Partition;
@@ -138,21 +143,18 @@ internal sealed class DeliveryWorker(
                 }
 
                 var queued = 0;
-                if (mark is not null)
+                foreach (var client in await store.ClientsInPartitionAsync(partition, stoppingToken))
                 {
-                    foreach (var client in await store.ClientsInPartitionAsync(partition, stoppingToken))
+                    var (result, count) = await store.ResyncAsync(client, owned.Lease, stoppingToken);
+                    if (result == AckResult.LeaseLost)
                     {
-                        var (result, count) = await store.ResyncAsync(client, owned.Lease, stoppingToken);
-                        if (result == AckResult.LeaseLost)
-                        {
-                            owned.MarkLost();
-                            break;
-                        }
-                        queued += count;
-                        owned.Signal(client);
+                        owned.MarkLost();
+                        break;
                     }
-                    DeliveryLog.Resynced(logger, partition, mark, identity, queued);
+                    queued += count;
+                    owned.Signal(client);
                 }
+                DeliveryLog.Resynced(logger, partition, mark ?? "(none)", identity, queued);
                 if (!owned.IsLost && await store.MarkSyncedAsync(owned.Lease, identity, stoppingToken) == AckResult.LeaseLost)
                 {
                     owned.MarkLost();

@@ -80,6 +80,9 @@ public sealed partial class RedisStore
         Guard<IReadOnlyDictionary<int, string>>(async () =>
             (await Db.HashGetAllAsync(_keys.Prefix + ":synced")).ToDictionary(e => (int)e.Name, e => (string)e.Value!));
 
+    public Task<bool> InitializeSyncMarksAsync(string identity, CancellationToken cancellationToken = default) =>
+        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.InitSynced, [], [_keys.Prefix, identity, _options.Partitions]) == 1);
+
     public Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(Scripts.MarkSynced, [], [_keys.Prefix, lease.Partition, lease.Token, identity])));
 

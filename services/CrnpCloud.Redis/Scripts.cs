@@ -25,6 +25,8 @@ internal static class Scripts
 
     public static readonly string MarkSynced = Load("mark_synced.lua");
 
+    public static readonly string InitSynced = Load("init_synced.lua");
+
     private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
 
     private static string Read(string name)

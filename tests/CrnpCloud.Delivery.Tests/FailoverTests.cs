@@ -21,10 +21,24 @@ public sealed class FailoverTests
 
         // A restart is what a failover looks like from here: another run_id, possibly missing recent writes.
         await redis.RestartAsync();
-        await Eventually.TrueAsync(
-            () => Task.FromResult(worker.Logs.Entries.Any(e => e.Message.Contains("failover or restart", StringComparison.Ordinal))),
-            "the worker notices the new store instance");
-        await listener.WaitForAsync(3);
+        try
+        {
+            await Eventually.TrueAsync(
+                () => Task.FromResult(worker.Logs.Entries.Any(e => e.Message.Contains("failover or restart", StringComparison.Ordinal))),
+                "the worker notices the new store instance");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(ex.Message + "\nworker log:\n" + string.Join("\n", worker.Logs.Entries.TakeLast(60).Select(e => $"{e.Level} {e.Category} {e.Message[..Math.Min(160, e.Message.Length)]} {e.Exception?.GetType().Name}")), ex);
+        }
+        try
+        {
+            await listener.WaitForAsync(3, TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(ex.Message + "\nworker log:\n" + string.Join("\n", worker.Logs.Entries.TakeLast(60).Select(e => $"{e.Level} {e.Category} {e.Message[..Math.Min(160, e.Message.Length)]} {e.Exception?.GetType().Name}")), ex);
+        }
         await Eventually.TrueAsync(async () =>
         {
             try

@@ -231,13 +231,17 @@ public abstract class DeliveryStoreContractTests
         var (_, delivery) = await Create();
         var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases[0];
 
+        var initialized = await delivery.InitializeSyncMarksAsync("instance-1");
+        var again = await delivery.InitializeSyncMarksAsync("instance-2");
         var fenced = await delivery.MarkSyncedAsync(lease with { Token = lease.Token + 1000 }, "x");
-        var done = await delivery.MarkSyncedAsync(lease, "instance-1");
+        var done = await delivery.MarkSyncedAsync(lease, "instance-3");
 
+        Assert.Equal((true, false), (initialized, again));
         Assert.Equal((AckResult.LeaseLost, AckResult.Done), (fenced, done));
         var marks = await delivery.SyncMarksAsync();
-        Assert.Equal("instance-1", Assert.Single(marks).Value);
-        Assert.Equal(lease.Partition, marks.Single().Key);
+        Assert.Equal(delivery.Partitions, marks.Count);
+        Assert.Equal("instance-3", marks[lease.Partition]);
+        Assert.All(marks.Where(m => m.Key != lease.Partition), m => Assert.Equal("instance-1", m.Value));
     }
 
     /// <summary>Moves the store's clock forward where the store has a fake one; real-clock stores just wait.</summary>
