@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using CrnpCloud.Core;
 using CrnpCloud.Testing;
-using StackExchange.Redis;
 using static CrnpCloud.Delivery.Tests.Scenario;
 
 namespace CrnpCloud.Delivery.Tests;
@@ -121,13 +120,7 @@ public sealed class InMemoryDeliveryTests : DeliveryTests
     protected override Task<ICrnpStore> CreateStoreAsync() => Task.FromResult<ICrnpStore>(new InMemoryStore());
 }
 
-public sealed class RedisDeliveryTests(RedisServerFixture redis) : DeliveryTests, IClassFixture<RedisServerFixture>, IAsyncLifetime
+public sealed class RedisDeliveryTests(RedisServerFixture redis) : DeliveryTests, IClassFixture<RedisServerFixture>
 {
-    private IConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync() => _connection = await RedisStores.ConnectAsync(redis.Server);
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
-
-    protected override Task<ICrnpStore> CreateStoreAsync() => Task.FromResult<ICrnpStore>(RedisStores.Create(_connection));
+    protected override Task<ICrnpStore> CreateStoreAsync() => Task.FromResult<ICrnpStore>(RedisStores.Create(redis.Connection));
 }

@@ -12,14 +12,9 @@ using StatusCode = Grpc.Core.StatusCode;
 namespace CrnpCloud.Ingest.Tests;
 
 /// <summary>Ingest on a real redis-server: order and fan-out under concurrency, races with registration, Redis going away.</summary>
-public sealed class IngestRedisTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>, IAsyncLifetime
+public sealed class IngestRedisTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
     private static readonly RegistrationLimits Limits = new(10_000, 100);
-    private IConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync() => _connection = await RedisStores.ConnectAsync(redis.Server);
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
 
     private static CallbackAddress Client(int port) => new(IPAddress.Loopback, port);
 
@@ -45,7 +40,7 @@ public sealed class IngestRedisTests(RedisServerFixture redis) : IClassFixture<R
     [Fact]
     public async Task EightPublishers_TwoHundredClients_EveryQueueHoldsExactlyItsEvents_InLogOrder()
     {
-        var store = RedisStores.Create(_connection);
+        var store = RedisStores.Create(redis.Connection);
         for (var c = 0; c < 200; c++)
         {
             var types = c % 11 == 0 ? new[] { TypeFor(c), TypeFor(c + 1) } : [TypeFor(c)];
@@ -81,7 +76,7 @@ public sealed class IngestRedisTests(RedisServerFixture redis) : IClassFixture<R
     {
         // Invariant 3 through the real edge and ingest: a publish that starts after an ADD reply is
         // queued for that client; one that starts after a REMOVE_EVENTS reply is not.
-        var store = RedisStores.Create(_connection);
+        var store = RedisStores.Create(redis.Connection);
         await using var ingest = await IngestHost.StartAsync(store);
         await using var edge = await ServiceHost.StartAsync(store, b => Edge.EdgeServiceCollectionExtensions.AddCrnpEdge(b),
             settings: new Dictionary<string, string?> { ["Crnp:Edge:Port"] = "0", ["Crnp:Edge:ListenAddress"] = "127.0.0.1" });

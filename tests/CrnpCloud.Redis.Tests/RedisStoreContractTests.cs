@@ -1,17 +1,10 @@
 using CrnpCloud.Core;
 using CrnpCloud.Testing;
-using StackExchange.Redis;
 
 namespace CrnpCloud.Redis.Tests;
 
 /// <summary>The store contract against a real redis-server, a fresh key prefix per test.</summary>
-public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreContractTests, IClassFixture<RedisServerFixture>, IAsyncLifetime
+public sealed class RedisStoreContractTests(RedisServerFixture redis) : StoreContractTests, IClassFixture<RedisServerFixture>
 {
-    private IConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync() => _connection = await RedisStores.ConnectAsync(redis.Server);
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
-
-    protected override Task<ICrnpStore> CreateStoreAsync() => Task.FromResult<ICrnpStore>(RedisStores.Create(_connection));
+    protected override Task<ICrnpStore> CreateStoreAsync() => Task.FromResult<ICrnpStore>(RedisStores.Create(redis.Connection));
 }

@@ -141,12 +141,25 @@ public sealed class RedisServer : IAsyncDisposable
     }
 }
 
-/// <summary>One redis-server shared by the tests of a class; each test uses its own key prefix.</summary>
+/// <summary>
+/// One redis-server and one shared connection for the tests of a class; each test uses its own key
+/// prefix (<see cref="RedisStores.Create"/>).
+/// </summary>
 public sealed class RedisServerFixture : IAsyncLifetime
 {
     public RedisServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await RedisServer.StartAsync();
+    public StackExchange.Redis.IConnectionMultiplexer Connection { get; private set; } = null!;
 
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public async Task InitializeAsync()
+    {
+        Server = await RedisServer.StartAsync();
+        Connection = await RedisStores.ConnectAsync(Server);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        await Server.DisposeAsync();
+    }
 }
