@@ -130,9 +130,16 @@ internal sealed class DeliveryWorker(
         {
             var identity = await store.StoreIdentityAsync(stoppingToken);
             var marks = await store.SyncMarksAsync(stoppingToken);
-            if (marks.Count == 0 && await store.InitializeSyncMarksAsync(identity, stoppingToken))
+            if (marks.Count == 0)
             {
-                return;
+                if (await store.InitializeSyncMarksAsync(identity, stoppingToken))
+                {
+                    return;
+                }
+
+                // Another worker marked them between the read and the initialisation: read its marks,
+                // never judge by the stale empty read (that resent the current state to every client).
+                marks = await store.SyncMarksAsync(stoppingToken);
             }
             foreach (var owned in _owned.Values.Where(p => p.IsValid))
             {

@@ -17,11 +17,15 @@ public class EventSender(TimeProvider time)
         using var socket = new Socket(client.Ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            // The caller's token (a stop) may cancel the connect, when nothing has reached the client.
+            // Once connected the write runs to the end or the client timeout: bytes already in the
+            // kernel's buffer would reach the client after a cancelled write, unacknowledged, and be
+            // delivered twice by the partition's next owner.
             await socket.ConnectAsync(client.ToEndPoint(), linked.Token);
             var sent = 0;
             while (sent < document.Length)
             {
-                sent += await socket.SendAsync(document[sent..], SocketFlags.None, linked.Token);
+                sent += await socket.SendAsync(document[sent..], SocketFlags.None, deadline.Token);
             }
             socket.Shutdown(SocketShutdown.Both);
         }

@@ -1,5 +1,7 @@
+using System.Reflection;
 using CrnpCloud.Core;
 using CrnpCloud.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using static CrnpCloud.Delivery.Tests.Scenario;
 
 namespace CrnpCloud.Delivery.Tests;
@@ -54,5 +56,65 @@ public sealed class FailoverTests
         await listener.WaitForAsync(4);
 
         Assert.Equal([0, 1, 1, 2], listener.Events.Select(NumberOf));
+    }
+
+    [Fact]
+    public async Task WorkersStartingTogether_OnANewInstallation_DoNotResendTheCurrentState()
+    {
+        var store = new InMemoryStore();
+        await using var listener = CrnpTestListener.Start();
+        await RegisterAsync(store, listener.Address);
+        await store.PublishAsync(Numbered(0));
+
+        // This worker reads "no marks yet" and then loses the race to initialise them to another one.
+        var racing = DispatchProxy.Create<IDeliveryStore, LostInitialisationRace>();
+        var race = (LostInitialisationRace)racing;
+        race.Inner = store;
+        await using var worker = await WorkerHost.StartAsync(store, b =>
+        {
+            b.Services.AddSingleton(racing);
+            b.AddCrnpDelivery();
+        }, Settings(("LeaseTtl", "00:00:00.600")));
+
+        // Three rounds: the first (the race) is long over, and its deliveries made.
+        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref race.MarkReads) >= 3), "three lease rounds");
+        await listener.WaitForAsync(1);
+        Assert.True(race.LostTheRace);
+        Assert.Equal([0], listener.Events.Select(NumberOf));
+        Assert.DoesNotContain(worker.Logs.Entries, e => e.Message.Contains("failover or restart", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Forwards to the store, except that its first read of the sync marks finds none, and another
+    /// worker's initialisation lands right after that read.
+    /// </summary>
+    public class LostInitialisationRace : DispatchProxy
+    {
+        public int MarkReads;
+
+        public IDeliveryStore Inner { get; set; } = null!;
+
+        public bool LostTheRace { get; private set; }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            if (targetMethod.Name == nameof(IDeliveryStore.SyncMarksAsync) && Interlocked.Increment(ref MarkReads) == 1)
+            {
+                return FirstReadAsync();
+            }
+            if (targetMethod.Name == nameof(IDeliveryStore.InitializeSyncMarksAsync))
+            {
+                LostTheRace = true;
+            }
+            return targetMethod.Invoke(Inner, args);
+        }
+
+        private async Task<IReadOnlyDictionary<int, string>> FirstReadAsync()
+        {
+            var empty = new Dictionary<int, string>();
+            Assert.True(await Inner.InitializeSyncMarksAsync(await Inner.StoreIdentityAsync()));
+            return empty;
+        }
     }
 }
