@@ -36,8 +36,17 @@ public interface IDeliveryStore
     /// </summary>
     Task ReleaseAsync(string worker, IEnumerable<int> partitions, bool leaving = false, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes a delivered entry if the lease is still this one's. Fenced out = <see cref="AckResult.LeaseLost"/>.</summary>
+    /// <summary>
+    /// Removes a delivered entry if the lease is still this one's, and records the delivery in the
+    /// client's status (time; failures back to 0). Fenced out = <see cref="AckResult.LeaseLost"/>.
+    /// </summary>
     Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts a failed delivery attempt in the client's status, with its reason (no-op for an unknown client).</summary>
+    Task RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>How deliveries to a client are going; null when it is not registered.</summary>
+    Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a client whose deliveries kept failing, atomically, and records why.</summary>
     Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default);
@@ -88,6 +97,12 @@ public enum AckResult
     AlreadyGone,
     LeaseLost,
 }
+
+/// <summary>
+/// A client's deliveries: entries queued, the last successful delivery, failed attempts since then
+/// and the last failure.
+/// </summary>
+public sealed record DeliveryStatus(long Backlog, DateTimeOffset? LastDelivery, int ConsecutiveFailures, string? LastFailure, DateTimeOffset? LastFailureAt);
 
 /// <summary>A client the delivery pool removed, and why.</summary>
 public sealed record RemovalRecord(CallbackAddress Client, string Reason, DateTimeOffset At);

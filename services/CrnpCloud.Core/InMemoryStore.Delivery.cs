@@ -98,7 +98,38 @@ public sealed partial class InMemoryStore
             {
                 return Task.FromResult(AckResult.LeaseLost);
             }
-            return Task.FromResult(RemoveEntry(client, entryId) ? AckResult.Done : AckResult.AlreadyGone);
+            if (!RemoveEntry(client, entryId))
+            {
+                return Task.FromResult(AckResult.AlreadyGone);
+            }
+            var state = _clients[client];
+            state.LastDelivery = _time.GetUtcNow();
+            state.Failures = 0;
+            return Task.FromResult(AckResult.Done);
+        }
+    }
+
+    public Task RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (_clients.TryGetValue(client, out var state))
+            {
+                state.Failures++;
+                state.LastFailure = reason;
+                state.LastFailureAt = _time.GetUtcNow();
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_clients.TryGetValue(client, out var s)
+                ? new DeliveryStatus(s.Queue.Count, s.LastDelivery, s.Failures, s.LastFailure, s.LastFailureAt)
+                : null);
         }
     }
 

@@ -242,5 +242,13 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
         public ClientRegistration Registration { get; set; } = registration;
 
         public Queue<QueueEntry> Queue { get; } = new();
+
+        public DateTimeOffset? LastDelivery { get; set; }
+
+        public int Failures { get; set; }
+
+        public string? LastFailure { get; set; }
+
+        public DateTimeOffset? LastFailureAt { get; set; }
     }
 }

@@ -119,6 +119,7 @@ internal sealed class Deliverer(
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
                 telemetry.Attempted(false, attempt, time.GetElapsedTime(started), null);
                 DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, attempts, reason);
+                await RecordFailureAsync(client, reason);
             }
             finally
             {
@@ -145,6 +146,20 @@ internal sealed class Deliverer(
             DeliveryLog.ClientRemoved(logger, client.ToString(), attempts, reason);
         }
         return Outcome.Removed;
+    }
+
+    // The failure count is status for people (admin API, operator); a store hiccup must not turn
+    // into a lost retry, so it is skipped then.
+    private async Task RecordFailureAsync(CallbackAddress client, string reason)
+    {
+        try
+        {
+            await delivery.RecordFailureAsync(client, reason, CancellationToken.None);
+        }
+        catch (StoreUnavailableException)
+        {
+            DeliveryLog.StoreUnavailable(logger, client.ToString());
+        }
     }
 
     public void Dispose() => _budget.Dispose();

@@ -1,4 +1,5 @@
 using CrnpCloud.Core;
+using CrnpCloud.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CrnpCloud.Delivery;
@@ -25,7 +26,9 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<EventSender>();
         services.AddSingleton<DeliveryTelemetry>();
         services.AddSingleton<Deliverer>();
-        services.AddHostedService<DeliveryWorker>();
+        services.AddSingleton<DeliveryWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeliveryWorker>());
+        services.AddStoreReadiness().AddCheck<LeaseHealthCheck>("leases", tags: [ServiceDefaultsExtensions.ReadyTag]);
         services.AddMetrics();
         return builder;
     }

@@ -17,6 +17,10 @@ internal sealed class DeliveryWorker(
     ILogger<DeliveryWorker> logger) : BackgroundService
 {
     private readonly Dictionary<int, OwnedPartition> _owned = [];
+    private long _lastClaim;
+
+    /// <summary>When the last lease round succeeded (a <see cref="TimeProvider"/> timestamp; 0 before the first).</summary>
+    public long LastClaimTimestamp => Interlocked.Read(ref _lastClaim);
 
     public string WorkerId { get; } = string.IsNullOrWhiteSpace(options.CurrentValue.WorkerId)
         ? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}"
@@ -35,6 +39,7 @@ internal sealed class DeliveryWorker(
                 // Trusted for 80% of the TTL from before the claim was sent: we stop before it can expire.
                 var validUntil = started + (long)(settings.LeaseTtl.TotalSeconds * 0.8 * time.TimestampFrequency);
                 await ReconcileAsync(claim, validUntil, settings);
+                Interlocked.Exchange(ref _lastClaim, time.GetTimestamp());
                 if (_owned.Count != lastCount)
                 {
                     lastCount = _owned.Count;

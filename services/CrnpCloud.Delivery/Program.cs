@@ -1,8 +1,14 @@
 using CrnpCloud.Delivery;
 using CrnpCloud.Redis;
+using CrnpCloud.ServiceDefaults;
 
-// A worker serves no requests, so it runs on the generic host: several can share a machine.
-var builder = Host.CreateApplicationBuilder(args);
+// The worker serves no requests of its own; its only HTTP endpoint is the management one
+// (probes and metrics).
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("crnpcloud-delivery");
 builder.AddCrnpRedisStore();
 builder.AddCrnpDelivery();
-builder.Build().Run();
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.Run();

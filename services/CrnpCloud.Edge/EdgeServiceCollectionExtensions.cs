@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Connections;
 using System.Net;
 using CrnpCloud.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using CrnpCloud.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -28,13 +29,19 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton<RegistrationService>();
         services.AddSingleton<EdgeTelemetry>();
         services.AddMetrics();
+        services.AddStoreReadiness();
+        var listeners = services.AddListeners();
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<EdgeOptions>>((kestrel, edge) =>
         {
             var settings = edge.Value;
             kestrel.Limits.MaxConcurrentConnections = settings.MaxConcurrentConnections;
             var address = IPAddress.TryParse(settings.ListenAddress, out var parsed) ? parsed : IPAddress.IPv6Any;
-            kestrel.Listen(address, settings.Port, listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
+            kestrel.Listen(address, settings.Port, listen =>
+            {
+                listen.UseConnectionHandler<CrnpConnectionHandler>();
+                listeners.Add("crnp", "CRNP registrations (TCP/XML)", listen);
+            });
         });
         return builder;
     }

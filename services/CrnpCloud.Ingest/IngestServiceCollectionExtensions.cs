@@ -1,6 +1,7 @@
 using System.Net;
 using CrnpCloud.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using CrnpCloud.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -32,13 +33,19 @@ public static class IngestServiceCollectionExtensions
             grpc.MaxReceiveMessageSize = ingest.Value.MaxReceiveMessageBytes);
         services.AddSingleton<BearerTokenInterceptor>();
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.AddGrpcHealthChecks();
+        services.AddStoreReadiness();
+        var listeners = services.AddListeners();
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>((kestrel, ingest) =>
         {
             var settings = ingest.Value;
             var address = IPAddress.TryParse(settings.ListenAddress, out var parsed) ? parsed : IPAddress.IPv6Any;
-            kestrel.Listen(address, settings.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, settings.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listeners.Add("grpc", "event ingest and admin (gRPC, HTTP/2 without TLS)", listen);
+            });
         });
         return builder;
     }

@@ -1,10 +1,13 @@
 using CrnpCloud.Ingest;
 using CrnpCloud.Redis;
+using CrnpCloud.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("crnpcloud-ingest");
 builder.AddCrnpRedisStore();
 builder.AddCrnpIngest();
 
 var app = builder.Build();
+app.MapServiceDefaults();
 app.MapCrnpIngest();
 app.Run();

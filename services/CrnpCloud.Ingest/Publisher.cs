@@ -21,11 +21,20 @@ public sealed class Publisher(ICrnpStore store, IOptionsMonitor<IngestOptions> o
             var evt = EventValidator.ToEvent(request, settings);
             activity?.SetTag("crnp.event.class", evt.Class);
             activity?.SetTag("crnp.event.subclass", evt.Subclass);
-            var publish = new PublishOptions(
-                TraceParent(context),
-                request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey,
-                settings.IdempotencyWindow);
-            var result = await store.PublishAsync(evt, publish, context.CancellationToken);
+            PublishResult result;
+
+            // The atomic store step (global order, latest state, every matching client's queue) is
+            // the fan-out; deliveries continue the trace from this span.
+            using (var fanOut = IngestTelemetry.Source.StartActivity("crnp.fanout", ActivityKind.Producer))
+            {
+                var publish = new PublishOptions(
+                    TraceParent(context),
+                    request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey,
+                    settings.IdempotencyWindow);
+                result = await store.PublishAsync(evt, publish, context.CancellationToken);
+                fanOut?.SetTag("crnp.event.sequence", result.Event.Sequence);
+                fanOut?.SetTag("crnp.fanout.queued", result.Queued);
+            }
 
             activity?.SetTag("crnp.event.sequence", result.Event.Sequence);
             activity?.SetTag("crnp.fanout", result.Queued);

@@ -101,6 +101,30 @@ public sealed partial class RedisStore
             return (ToAckResult((int)result[0]), (int)result[1]);
         });
 
+    public Task RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default) =>
+        Guard(async () => await Db.ScriptEvaluateAsync(Scripts.RecordFailure, [], [_keys.Prefix, RedisKeys.Id(client), reason]));
+
+    public Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var id = RedisKeys.Id(client);
+            var db = Db;
+            var fields = db.HashGetAsync(_keys.Client(id), ["types", "delivered_at", "failures", "failure", "failed_at"]);
+            var backlog = db.StreamLengthAsync(_keys.Queue(id));
+            var values = await fields;
+            if (values[0].IsNull)
+            {
+                return null;
+            }
+            static DateTimeOffset? Time(RedisValue ms) => ms.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)ms);
+            return new DeliveryStatus(
+                await backlog,
+                Time(values[1]),
+                values[2].IsNull ? 0 : (int)values[2],
+                values[3].IsNull ? null : (string?)values[3],
+                Time(values[4]));
+        });
+
     public Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<RemovalRecord>>(async () =>
         {

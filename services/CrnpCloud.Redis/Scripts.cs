@@ -27,6 +27,8 @@ internal static class Scripts
 
     public static readonly string InitSynced = Load("init_synced.lua");
 
+    public static readonly string RecordFailure = Load("record_failure.lua");
+
     private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
 
     private static string Read(string name)

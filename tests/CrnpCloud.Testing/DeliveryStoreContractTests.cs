@@ -83,6 +83,39 @@ public abstract class DeliveryStoreContractTests
     }
 
     [Fact]
+    public async Task DeliveryStatus_CountsFailuresUntilADelivery_AndStartsAfreshOnReRegistration()
+    {
+        var (store, delivery) = await Create();
+        var client = Client(1);
+        var unknown = Client(2);
+        await Register(store, client);
+        await store.PublishAsync(Event);
+        await store.PublishAsync(Event);
+        var partition = Partitioning.Of(client, delivery.Partitions);
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases.Single(l => l.Partition == partition);
+
+        var fresh = await delivery.GetDeliveryStatusAsync(client);
+        await delivery.RecordFailureAsync(client, "ConnectionRefused");
+        await delivery.RecordFailureAsync(client, "TimedOut");
+        await delivery.RecordFailureAsync(unknown, "ConnectionRefused");
+        var failing = await delivery.GetDeliveryStatusAsync(client);
+        var entry = (await store.PeekQueueAsync(client, 1)).Single();
+        Assert.Equal(AckResult.Done, await delivery.AckAsync(client, entry.EntryId, lease));
+        var delivered = await delivery.GetDeliveryStatusAsync(client);
+        await Register(store, client);
+        var reRegistered = await delivery.GetDeliveryStatusAsync(client);
+
+        Assert.Equal(new DeliveryStatus(2, null, 0, null, null), fresh);
+        Assert.Null(await delivery.GetDeliveryStatusAsync(unknown));
+        Assert.Equal((2L, 2, "TimedOut"), (failing!.Backlog, failing.ConsecutiveFailures, failing.LastFailure));
+        Assert.NotNull(failing.LastFailureAt);
+        Assert.Null(failing.LastDelivery);
+        Assert.Equal((1L, 0, "TimedOut"), (delivered!.Backlog, delivered.ConsecutiveFailures, delivered.LastFailure));
+        Assert.NotNull(delivered.LastDelivery);
+        Assert.Equal((0, (DateTimeOffset?)null), (reRegistered!.ConsecutiveFailures, reRegistered.LastDelivery));
+    }
+
+    [Fact]
     public async Task ExpiredLease_IsTakenOver_WithANewToken_AndTheOldOneIsFencedOut()
     {
         var (store, delivery) = await Create();

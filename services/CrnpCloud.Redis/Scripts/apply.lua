@@ -44,6 +44,7 @@ if regtype == 'ADD_CLIENT' then
   -- A replaced registration starts afresh: its first events tell the client the current state.
   drop_queue(prefix, KEYS[4])
   redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
+  redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
   redis.call('SADD', prefix .. ':part:' .. partition_of(id, partitions), id)

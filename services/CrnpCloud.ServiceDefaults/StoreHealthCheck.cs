@@ -1,10 +1,10 @@
 using CrnpCloud.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CrnpCloud.Ingest;
+namespace CrnpCloud.ServiceDefaults;
 
 /// <summary>Ready only while the store answers.</summary>
-internal sealed class StoreHealthCheck(ICrnpStore store) : IHealthCheck
+public sealed class StoreHealthCheck(ICrnpStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
