@@ -15,4 +15,7 @@ internal static partial class IngestLog
 
     [LoggerMessage(4, LogLevel.Information, "Publish refused: {Status} {Detail}")]
     public static partial void Refused(ILogger logger, string status, string detail);
+
+    [LoggerMessage(5, LogLevel.Warning, "Client {Client} removed through the admin API by {Peer}")]
+    public static partial void AdminRemoved(ILogger logger, string client, string peer);
 }

@@ -53,6 +53,7 @@ public static class IngestServiceCollectionExtensions
     public static WebApplication MapCrnpIngest(this WebApplication app)
     {
         app.MapGrpcService<EventIngestService>();
+        app.MapGrpcService<AdminService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
