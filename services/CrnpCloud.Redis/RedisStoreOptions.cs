@@ -7,7 +7,7 @@ public sealed class RedisStoreOptions
 {
     public const string Section = "Crnp:Store";
 
-    /// <summary>StackExchange.Redis configuration string (<c>host:port,password=...</c>); empty = the embedded in-memory store.</summary>
+    /// <summary>StackExchange.Redis configuration string (<c>host:port,password=...</c>) or a <c>redis://[:password@]host:port[/db]</c> URL (<c>rediss://</c> for TLS); empty = the embedded in-memory store.</summary>
     public string? Redis { get; set; }
 
     /// <summary>

@@ -43,7 +43,8 @@ public static class RedisConnection
     /// </summary>
     public static ConfigurationOptions Configure(string connection)
     {
-        var options = ConfigurationOptions.Parse(connection);
+        ArgumentNullException.ThrowIfNull(connection);
+        var options = IsUrl(connection) ? FromUrl(new Uri(connection)) : ConfigurationOptions.Parse(connection);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ConnectTimeout = Math.Min(options.ConnectTimeout, 5000);
@@ -52,6 +53,36 @@ public static class RedisConnection
         // For INFO only (the server's run_id tells delivery workers of a failover); no other
         // administrative command is ever sent.
         options.AllowAdmin = true;
+        return options;
+    }
+
+    /// <summary>True for <c>redis://</c> and <c>rediss://</c> (TLS) URLs.</summary>
+    public static bool IsUrl(string? connection) =>
+        Uri.TryCreate(connection, UriKind.Absolute, out var uri) && uri.Scheme is "redis" or "rediss" && uri.Host.Length > 0;
+
+    /// <summary>The connection text with any password replaced, for logs.</summary>
+    public static string Redact(string connection) =>
+        IsUrl(connection) && new Uri(connection) is { UserInfo.Length: > 0 } uri
+            ? $"{uri.Scheme}://***@{uri.Authority}{uri.PathAndQuery}"
+            : System.Text.RegularExpressions.Regex.Replace(connection, "password=[^,]*", "password=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+
+    // redis://[user][:password]@host[:port][/database]; rediss:// = TLS.
+    private static ConfigurationOptions FromUrl(Uri url)
+    {
+        var options = new ConfigurationOptions { Ssl = url.Scheme == "rediss" };
+        options.EndPoints.Add(url.Host.Trim('[', ']'), url.IsDefaultPort || url.Port < 0 ? 6379 : url.Port);
+        if (url.UserInfo.Length > 0)
+        {
+            var colon = url.UserInfo.IndexOf(':', StringComparison.Ordinal);
+            var user = Uri.UnescapeDataString(colon < 0 ? "" : url.UserInfo[..colon]);
+            options.Password = Uri.UnescapeDataString(colon < 0 ? url.UserInfo : url.UserInfo[(colon + 1)..]);
+            options.User = user.Length > 0 ? user : null;
+        }
+        var path = url.AbsolutePath.Trim('/');
+        if (path.Length > 0)
+        {
+            options.DefaultDatabase = int.Parse(path, System.Globalization.CultureInfo.InvariantCulture);
+        }
         return options;
     }
 }
