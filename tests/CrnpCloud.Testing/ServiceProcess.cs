@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
 
 namespace CrnpCloud.Testing;
 
@@ -9,7 +12,11 @@ namespace CrnpCloud.Testing;
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
+    private static readonly Regex ListeningLine = new(@"^listening (\S+) +(\S+)", RegexOptions.Compiled);
     private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _errors = new();
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServiceProcess(Process process) => _process = process;
 
@@ -17,31 +24,124 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Every stdout line so far.</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
+    /// <summary>Every stderr line so far.</summary>
+    public IReadOnlyCollection<string> Errors => _errors;
+
     /// <summary>kill -9: no shutdown, no lease release, nothing flushed.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
-    public static ServiceProcess Start(string project, IDictionary<string, string> environment)
+    /// <summary>Sends a signal by name (INT = Ctrl-C, TERM).</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    public static ServiceProcess Start(string project, IDictionary<string, string> environment) => Start(project, project, [], environment);
+
+    /// <summary>Starts <c>services/PROJECT/bin/CONFIG/net10.0/ASSEMBLY.dll</c> with arguments and extra environment.</summary>
+    public static ServiceProcess Start(string project, string assembly, IEnumerable<string> arguments, IDictionary<string, string> environment)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-        var dll = Path.Combine(RepoRoot(), "services", project, "bin", configuration, "net10.0", project + ".dll");
+        var dll = Path.Combine(RepoRoot(), "services", project, "bin", configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException($"build it first: dotnet build -c {configuration} services/{project}", dll);
         }
 
-        var info = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo("dotnet", [dll, .. arguments]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
         }
         info.Environment.TryAdd("Logging__LogLevel__Default", "Warning");
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"{project} did not start");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{project}] {e.Data}"); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{project}] {e.Data}"); } };
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var service = new ServiceProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                service._output.Enqueue(e.Data);
+                Console.Error.WriteLine($"[{assembly}] {e.Data}");
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                service._errors.Enqueue(e.Data);
+                Console.Error.WriteLine($"[{assembly}] {e.Data}");
+            }
+        };
+        process.Exited += (_, _) => service._exited.TrySetResult();
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"{project} did not start");
+        }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServiceProcess(process);
+        return service;
     }
+
+    /// <summary>The port of a named endpoint, from the <c>listening NAME ADDRESS:PORT</c> line the services print once started.</summary>
+    public async Task<int> PortOfAsync(string name, TimeSpan? timeout = null)
+    {
+        var port = 0;
+        await WaitForAsync(() =>
+        {
+            foreach (var line in _output)
+            {
+                var match = ListeningLine.Match(line);
+                if (match.Success && match.Groups[1].Value == name && IPEndPoint.TryParse(match.Groups[2].Value, out var endPoint))
+                {
+                    port = endPoint.Port;
+                    return true;
+                }
+            }
+            return false;
+        }, $"listening {name}", timeout);
+        return port;
+    }
+
+    /// <summary>Waits until a condition on the output holds; fails early, with the output, if the process exits first.</summary>
+    public async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)((timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            if (_exited.Task.IsCompleted && !condition())
+            {
+                throw new InvalidOperationException($"the process exited ({ExitCodeText()}) before: {what}\n{Transcript()}");
+            }
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"not seen in time: {what}\n{Transcript()}");
+            }
+            await Task.WhenAny(_exited.Task, Task.Delay(50));
+        }
+    }
+
+    /// <summary>Waits for the process to exit and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"the process did not exit in time\n{Transcript()}");
+        }
+        return _process.ExitCode;
+    }
+
+    public string Transcript() => "stdout:\n" + string.Join("\n", _output.TakeLast(40)) + "\nstderr:\n" + string.Join("\n", _errors.TakeLast(40));
+
+    private string ExitCodeText() => _process.HasExited ? "exit code " + _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "running";
 
     /// <summary>CPU seconds used so far (user + system) and peak resident memory in MiB, from /proc.</summary>
     public (double CpuSeconds, double PeakRssMiB) Usage() => ProcUsage.Of(_process.Id);
