@@ -58,6 +58,9 @@ public sealed class ServiceProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
         info.Environment.TryAdd("Logging__LogLevel__Default", "Warning");
+
+        // Several services share this machine: none takes the fixed management port (9464).
+        info.Environment.TryAdd("Crnp__Management__Port", "0");
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var service = new ServiceProcess(process);
         process.OutputDataReceived += (_, e) =>
