@@ -57,8 +57,17 @@ root.SetAction(async (result, token) =>
     Console.WriteLine(storeUrl == "memory"
         ? "CrnpCloud all-in-one, store: in-memory (registrations and events end with this process)"
         : $"CrnpCloud all-in-one, store: {RedisConnection.Redact(storeUrl)}");
-    await app.RunAsync(token);
-    return 0;
+    try
+    {
+        await app.RunAsync(token);
+        return 0;
+    }
+    catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+    {
+        await Console.Error.WriteLineAsync($"crnpcloud: {ex.Message} Another process uses that port: stop it, or choose "
+            + "other ports with --edge-port, --ingest-port and --http-port (0 picks a free one).");
+        return 1;
+    }
 });
 return await root.Parse(args).InvokeAsync();
 
