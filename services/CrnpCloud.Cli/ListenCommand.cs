@@ -31,7 +31,7 @@ internal static class ListenCommand
         var command = new Command("listen", "register as a CRNP client and print each event delivered to it") { server, port, bind, events, json };
         command.SetAction((result, token) => Cli.RunAsync(() =>
         {
-            var types = events.Parse(result.GetValue(events)!);
+            var types = ParseTypes(result.GetValue(events)!);
             if (!IPAddress.TryParse(result.GetValue(bind), out var address))
             {
                 throw new CliException(ExitCodes.Refused, $"--bind: '{result.GetValue(bind)}' is not an IP address");
@@ -41,8 +41,8 @@ internal static class ListenCommand
         return command;
     }
 
-    private static EventRegistration[] Parse(this Option<string[]> option, string[] texts) =>
-        [.. texts.Select(t => EventSpec.TryParse(t, out var type, out var error) ? type : throw new CliException(ExitCodes.Refused, $"{option.Name}: {error}"))];
+    private static EventRegistration[] ParseTypes(string[] texts) =>
+        [.. texts.Select(t => EventSpec.TryParse(t, out var type, out var error) ? type : throw new CliException(ExitCodes.Refused, "--events: " + error))];
 
     private static async Task<int> RunAsync(Endpoint server, IPEndPoint bind, EventRegistration[] types, bool json, CancellationToken stop)
     {

@@ -61,8 +61,9 @@ internal static class Cli
     /// <summary>A gRPC failure as the user should read it.</summary>
     public static CliException Explain(RpcException ex, Endpoint ingest) => ex.StatusCode switch
     {
-        StatusCode.Unavailable when ex.Status.DebugException is not null || ex.Status.Detail.Contains("Error connecting", StringComparison.Ordinal) =>
-            new CliException(ExitCodes.Unreachable, $"cannot reach the ingest at {ingest}: {ex.Status.DebugException?.Message ?? ex.Status.Detail}"),
+        // The client sets DebugException when it could not connect at all; otherwise the ingest answered.
+        StatusCode.Unavailable when ex.Status.DebugException is { } cause =>
+            new CliException(ExitCodes.Unreachable, $"cannot reach the ingest at {ingest}: {cause.Message}"),
         StatusCode.Unavailable => new CliException(ExitCodes.Unreachable, $"the ingest at {ingest} is unavailable: {ex.Status.Detail}"),
         StatusCode.DeadlineExceeded => new CliException(ExitCodes.Unreachable, $"the ingest at {ingest} did not answer in time"),
         StatusCode.Unauthenticated => new CliException(ExitCodes.Refused, $"the ingest refused the credentials: {ex.Status.Detail} (pass --token or set CRNP_TOKEN)"),

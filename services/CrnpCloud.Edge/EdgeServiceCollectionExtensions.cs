@@ -30,19 +30,10 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton<EdgeTelemetry>();
         services.AddMetrics();
         services.AddStoreReadiness();
-        var listeners = services.AddListeners();
-
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<EdgeOptions>>((kestrel, edge) =>
-        {
-            var settings = edge.Value;
-            kestrel.Limits.MaxConcurrentConnections = settings.MaxConcurrentConnections;
-            var address = IPAddress.TryParse(settings.ListenAddress, out var parsed) ? parsed : IPAddress.IPv6Any;
-            kestrel.Listen(address, settings.Port, listen =>
-            {
-                listen.UseConnectionHandler<CrnpConnectionHandler>();
-                listeners.Add("crnp", "CRNP registrations (TCP/XML)", listen);
-            });
-        });
+            kestrel.Limits.MaxConcurrentConnections = edge.Value.MaxConcurrentConnections);
+        services.AddListener<EdgeOptions>("crnp", "CRNP registrations (TCP/XML)",
+            o => (o.ListenAddress, o.Port), listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
         return builder;
     }
 }

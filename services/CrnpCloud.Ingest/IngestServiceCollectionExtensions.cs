@@ -35,18 +35,8 @@ public static class IngestServiceCollectionExtensions
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks();
         services.AddStoreReadiness();
-        var listeners = services.AddListeners();
-
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>((kestrel, ingest) =>
-        {
-            var settings = ingest.Value;
-            var address = IPAddress.TryParse(settings.ListenAddress, out var parsed) ? parsed : IPAddress.IPv6Any;
-            kestrel.Listen(address, settings.Port, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http2;
-                listeners.Add("grpc", "event ingest and admin (gRPC, HTTP/2 without TLS)", listen);
-            });
-        });
+        services.AddListener<IngestOptions>("grpc", "event ingest and admin (gRPC, HTTP/2 without TLS)",
+            o => (o.ListenAddress, o.Port), listen => listen.Protocols = HttpProtocols.Http2);
         return builder;
     }
 

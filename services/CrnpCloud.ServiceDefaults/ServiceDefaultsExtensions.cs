@@ -38,16 +38,8 @@ public static class ServiceDefaultsExtensions
             .ValidateDataAnnotations()
             .Validate(o => System.Net.IPAddress.TryParse(o.ListenAddress, out _), $"{ManagementOptions.Section}:ListenAddress must be an IP address")
             .ValidateOnStart();
-        var listeners = AddListeners(services);
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ManagementOptions>>((kestrel, management) =>
-        {
-            var settings = management.Value;
-            kestrel.Listen(Listeners.ParseAddress(settings.ListenAddress), settings.Port, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1;
-                listeners.Add("http", "health and metrics (HTTP: /healthz /readyz /metrics)", listen);
-            });
-        });
+        services.AddListener<ManagementOptions>("http", "health and metrics (HTTP: /healthz /readyz /metrics)",
+            o => (o.ListenAddress, o.Port), listen => listen.Protocols = HttpProtocols.Http1);
 
         services.AddStoreReadiness();
 
@@ -85,6 +77,29 @@ public static class ServiceDefaultsExtensions
             checks.AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
         }
         return checks;
+    }
+
+    /// <summary>
+    /// A named Kestrel endpoint on the address and port that <typeparamref name="TOptions"/> give,
+    /// recorded in <see cref="Listeners"/> so its bound port is printed and can be looked up.
+    /// </summary>
+    public static IServiceCollection AddListener<TOptions>(
+        this IServiceCollection services, string name, string description, Func<TOptions, (string Address, int Port)> endpoint, Action<ListenOptions> configure)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(configure);
+        var listeners = services.AddListeners();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<TOptions>>((kestrel, options) =>
+        {
+            var (address, port) = endpoint(options.Value);
+            kestrel.Listen(Listeners.ParseAddress(address), port, listen =>
+            {
+                configure(listen);
+                listeners.Add(name, description, listen);
+            });
+        });
+        return services;
     }
 
     /// <summary>The one <see cref="Listeners"/> of the process (services register their endpoints in it).</summary>
