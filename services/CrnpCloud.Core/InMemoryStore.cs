@@ -6,7 +6,7 @@ namespace CrnpCloud.Core;
 /// The embedded store: everything in process memory behind one lock, which is what makes each
 /// operation atomic. For the all-in-one host and tests; state ends with the process.
 /// </summary>
-public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore, IDeliveryStore
+public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore, IDeliveryStore, ISettingsStore
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly Lock _lock = new();
@@ -25,6 +25,10 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
         ArgumentNullException.ThrowIfNull(change);
         lock (_lock)
         {
+            if (DeclaredElsewhere(change) is { } refused)
+            {
+                return Task.FromResult(refused);
+            }
             return Task.FromResult(change.Type switch
             {
                 RegistrationType.AddClient => AddClient(change),
@@ -34,6 +38,35 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
                 _ => throw new ArgumentOutOfRangeException(nameof(change), change.Type, "unknown registration type"),
             });
         }
+    }
+
+    // Declared registrations belong to their CrnpClient resource: a TCP message cannot change or
+    // delete them (the rule is in PROTOCOL.md; apply.lua applies the same one).
+    private RegistrationResult? DeclaredElsewhere(RegistrationChange change) =>
+        change.Origin == RegistrationOrigin.Dynamic
+        && _clients.TryGetValue(change.Client, out var state)
+        && state.Registration.Origin == RegistrationOrigin.Declared
+            ? RegistrationResult.DeclaredByResource(change.Client)
+            : null;
+
+    private ServerSettings _settings = ServerSettings.None;
+
+    public Task<ServerSettings> GetSettingsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_settings);
+        }
+    }
+
+    public Task SetSettingsAsync(ServerSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        lock (_lock)
+        {
+            _settings = settings;
+        }
+        return Task.CompletedTask;
     }
 
     public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default)

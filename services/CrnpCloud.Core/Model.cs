@@ -59,6 +59,10 @@ public sealed record RegistrationResult(StatusCode Status, string Message, int F
 
     public static RegistrationResult NotRegistered(CallbackAddress client) =>
         new(StatusCode.Fail, $"client {client} is not registered: send ADD_CLIENT first");
+
+    /// <summary>The reply to a TCP registration message against a registration declared by a CrnpClient resource.</summary>
+    public static RegistrationResult DeclaredByResource(CallbackAddress client) =>
+        new(StatusCode.Fail, $"client {client} is declared by a CrnpClient resource: change or delete that resource instead");
 }
 
 /// <summary>How to publish: the W3C traceparent of the publish call, and an optional idempotency key with its window.</summary>

@@ -94,7 +94,8 @@ internal sealed class Deliverer(
     private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, OwnedPartition partition, DeliveryOptions settings)
     {
         var document = CrnpWriter.ToBytes(entry.Event.Event);
-        var attempts = settings.RetryCount + 1;
+        var (retries, retryInterval) = settings.RetryFor(client);
+        var attempts = retries + 1;
         var reason = "";
         for (var attempt = 1; attempt <= attempts; attempt++)
         {
@@ -126,9 +127,12 @@ internal sealed class Deliverer(
                 _budget.Release();
             }
 
+            // A retry policy changed meanwhile (CrnpServer, or the client's own) applies to the rest.
+            (retries, retryInterval) = options.CurrentValue.RetryFor(client);
+            attempts = Math.Max(attempt, retries + 1);
             if (attempt < attempts)
             {
-                await Task.Delay(settings.RetryInterval, time, partition.Stopping);
+                await Task.Delay(retryInterval, time, partition.Stopping);
             }
         }
 

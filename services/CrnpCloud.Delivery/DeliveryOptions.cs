@@ -35,6 +35,15 @@ public sealed class DeliveryOptions
     [Range(1, 1000)]
     public int BatchSize { get; set; } = 32;
 
+    /// <summary>Per-client retry policies (from CrnpClient resources, through the live settings), keyed by <c>ip:port</c>.</summary>
+    public Dictionary<string, Core.ClientRetry> ClientRetry { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The retry count and interval for one client: its own where it has them, else the worker's.</summary>
+    public (int Count, TimeSpan Interval) RetryFor(Core.CallbackAddress client) =>
+        ClientRetry.TryGetValue(client.ToString(), out var own)
+            ? (own.Count ?? RetryCount, own.Interval ?? RetryInterval)
+            : (RetryCount, RetryInterval);
+
     /// <summary>This worker's identity in leases; empty = host name, process id and a random suffix.</summary>
     public string WorkerId { get; set; } = "";
 }

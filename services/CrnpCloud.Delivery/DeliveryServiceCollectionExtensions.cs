@@ -23,6 +23,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<ICrnpStore, InMemoryStore>();
         services.TryAddSingleton(sp => sp.GetRequiredService<ICrnpStore>() as IDeliveryStore
             ?? throw new InvalidOperationException("the configured store does not support delivery"));
+        services.AddLiveSettings<DeliveryOptions>(ApplyLive);
         services.TryAddSingleton<EventSender>();
         services.AddSingleton<DeliveryTelemetry>();
         services.AddSingleton<Deliverer>();
@@ -32,4 +33,31 @@ public static class DeliveryServiceCollectionExtensions
         services.AddMetrics();
         return builder;
     }
+
+    // The CrnpServer and CrnpClient settings that concern delivery; out-of-range values are ignored
+    // (the operator refuses them first) and the configured ones stay.
+    internal static void ApplyLive(DeliveryOptions options, ServerSettings live)
+    {
+        if (live.RetryCount is >= 0 and <= 1000)
+        {
+            options.RetryCount = live.RetryCount.Value;
+        }
+        if (live.RetryInterval is { } interval && ValidInterval(interval))
+        {
+            options.RetryInterval = interval;
+        }
+        if (live.ClientTimeout is { } timeout && timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1))
+        {
+            options.ClientTimeout = timeout;
+        }
+        options.ClientRetry.Clear();
+        foreach (var (client, retry) in live.ClientRetry)
+        {
+            options.ClientRetry[client] = new ClientRetry(
+                retry.Count is >= 0 and <= 1000 ? retry.Count : null,
+                retry.Interval is { } i && ValidInterval(i) ? i : null);
+        }
+    }
+
+    private static bool ValidInterval(TimeSpan interval) => interval >= TimeSpan.Zero && interval <= TimeSpan.FromDays(1);
 }

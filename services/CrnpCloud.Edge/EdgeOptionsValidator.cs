@@ -1,4 +1,5 @@
 using System.Net;
+using CrnpCloud.Core;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Edge;
@@ -19,18 +20,7 @@ internal sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void Check(string setting, string value, List<string> failures, bool keywordsAllowed = true)
-    {
-        foreach (var entry in HostList.Split(value))
-        {
-            if (keywordsAllowed && HostList.IsKeyword(entry))
-            {
-                continue;
-            }
-            if (!HostList.TryParseNetwork(entry, out _))
-            {
-                failures.Add($"{EdgeOptions.Section}:{setting} entry '{entry}' is not a CIDR or IP address{(keywordsAllowed ? ", LOCAL or ALL" : "")}");
-            }
-        }
-    }
+    private static void Check(string setting, string value, List<string> failures, bool keywordsAllowed = true) =>
+        failures.AddRange(HostList.InvalidEntries(value, keywordsAllowed).Select(entry =>
+            $"{EdgeOptions.Section}:{setting} entry '{entry}' is not a CIDR or IP address{(keywordsAllowed ? ", LOCAL or ALL" : "")}"));
 }

@@ -25,6 +25,7 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICrnpStore, InMemoryStore>();
+        services.AddLiveSettings<EdgeOptions>(ApplyLive);
         services.AddSingleton<HostAccessPolicy>();
         services.AddSingleton<RegistrationService>();
         services.AddSingleton<EdgeTelemetry>();
@@ -35,5 +36,27 @@ public static class EdgeServiceCollectionExtensions
         services.AddListener<EdgeOptions>("crnp", "CRNP registrations (TCP/XML)",
             o => (o.ListenAddress, o.Port), listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
         return builder;
+    }
+
+    // The CrnpServer settings that concern registrations. A value the edge could not run with is
+    // ignored (the operator refuses it first); the configured one stays.
+    internal static void ApplyLive(EdgeOptions options, ServerSettings live)
+    {
+        if (live.MaxClients is >= 1 and <= 10_000_000)
+        {
+            options.MaxClients = live.MaxClients.Value;
+        }
+        if (live.ClientTimeout is { } timeout && timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1))
+        {
+            options.ClientTimeout = timeout;
+        }
+        if (live.AllowHosts is { } allow && !HostList.InvalidEntries(allow).Any())
+        {
+            options.AllowHosts = allow;
+        }
+        if (live.DenyHosts is { } deny && !HostList.InvalidEntries(deny).Any())
+        {
+            options.DenyHosts = deny;
+        }
     }
 }

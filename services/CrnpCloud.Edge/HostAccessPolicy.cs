@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
+using CrnpCloud.Core;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Edge;

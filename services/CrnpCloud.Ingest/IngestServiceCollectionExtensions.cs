@@ -25,6 +25,14 @@ public static class IngestServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICrnpStore, InMemoryStore>();
+        // The CrnpServer vendor name becomes the default vendor of published events.
+        services.AddLiveSettings<IngestOptions>((o, live) =>
+        {
+            if (!string.IsNullOrWhiteSpace(live.VendorName) && live.VendorName.Length <= 256)
+            {
+                o.DefaultVendor = live.VendorName;
+            }
+        });
         services.AddSingleton<IngestTelemetry>();
         services.AddSingleton<Publisher>();
         services.AddMetrics();

@@ -20,6 +20,8 @@ internal sealed class RedisKeys(RedisStoreOptions options)
 
     public RedisKey Queue(string id) => Prefix + ":q:" + id;
 
+    public RedisKey Settings => Prefix + ":settings";
+
     public RedisKey Idempotency(string key) => Prefix + ":idem:" + key;
 
     public static string Id(CallbackAddress address) => address.ToString();

@@ -13,7 +13,7 @@ namespace CrnpCloud.Redis;
 /// Reads are plain commands. When Redis cannot be reached the call fails fast with
 /// <see cref="StoreUnavailableException"/> and nothing was applied.
 /// </summary>
-public sealed partial class RedisStore : ICrnpStore, IDeliveryStore
+public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsStore
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisStoreOptions _options;
@@ -60,6 +60,19 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore
             }
             return new RegistrationResult(status, (string)result[1]!, (int)result[2]);
         });
+    }
+
+    public Task<ServerSettings> GetSettingsAsync(CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var json = await Db.StringGetAsync(_keys.Settings);
+            return json.IsNullOrEmpty ? ServerSettings.None : ServerSettings.FromJson(json!);
+        });
+
+    public Task SetSettingsAsync(ServerSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Guard(() => Db.StringSetAsync(_keys.Settings, settings.ToJson()));
     }
 
     public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default) =>

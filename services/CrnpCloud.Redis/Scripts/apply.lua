@@ -10,6 +10,11 @@ local max_clients, max_types = tonumber(ARGV[4]), tonumber(ARGV[5])
 local requested = cjson.decode(ARGV[3])
 local exists = redis.call('EXISTS', KEYS[2]) == 1
 
+-- Declared registrations belong to their CrnpClient resource: a TCP message cannot change or delete them.
+if exists and ARGV[6] == 'Dynamic' and redis.call('HGET', KEYS[2], 'origin') == 'Declared' then
+  return { 'FAIL', 'client ' .. id .. ' is declared by a CrnpClient resource: change or delete that resource instead', 0 }
+end
+
 local function current_types()
   local raw = redis.call('HGET', KEYS[2], 'types')
   if not raw then return {} end

@@ -2,10 +2,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 
-namespace CrnpCloud.Edge;
+namespace CrnpCloud.Core;
 
 /// <summary>Parses allow/deny host entries: <c>a.b.c.d/len</c>, IPv6 CIDRs, bare addresses, <c>LOCAL</c>, <c>ALL</c>.</summary>
-internal static class HostList
+public static class HostList
 {
     public const string Local = "LOCAL";
     public const string All = "ALL";
@@ -49,4 +49,8 @@ internal static class HostList
         }
         return new IPAddress(bytes);
     }
+
+    /// <summary>The entries of a host list that are neither a CIDR, an address nor (where allowed) a keyword.</summary>
+    public static IEnumerable<string> InvalidEntries(string? value, bool keywordsAllowed = true) =>
+        Split(value).Where(entry => !(keywordsAllowed && IsKeyword(entry)) && !TryParseNetwork(entry, out _));
 }

@@ -1,0 +1,65 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CrnpCloud.Operator;
+
+/// <summary>Settings of the operator, section <c>Crnp:Operator</c>.</summary>
+public sealed class OperatorOptions
+{
+    public const string Section = "Crnp:Operator";
+
+    /// <summary>Path of a kubeconfig; empty = in-cluster service account, else KUBECONFIG / ~/.kube/config.</summary>
+    public string Kubeconfig { get; set; } = "";
+
+    /// <summary>Namespace of the Lease and of the CrnpServer; empty = the pod's (POD_NAMESPACE), else <c>default</c>.</summary>
+    public string Namespace { get; set; } = "";
+
+    /// <summary>Name of the coordination.k8s.io Lease the replicas compete for.</summary>
+    [Required]
+    public string LeaseName { get; set; } = "crnpcloud-operator";
+
+    /// <summary>This replica's identity in the Lease; empty = POD_NAME, else host name and process id.</summary>
+    public string Identity { get; set; } = "";
+
+    /// <summary>How long a Lease holds without renewal; a dead leader is replaced after at most this.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A leader that has not renewed within this stops reconciling; must be below LeaseDuration.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan RenewDeadline { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often candidates try to acquire and the leader renews (jittered by up to 20%).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Name of the CrnpServer (in <see cref="Namespace"/>) whose settings apply; others are reported as ignored.</summary>
+    [Required]
+    public string ServerName { get; set; } = "crnpcloud";
+
+    /// <summary>Namespace whose CrnpClients are reconciled; empty = all namespaces.</summary>
+    public string WatchNamespace { get; set; } = "";
+
+    /// <summary>How often every CrnpClient's status is refreshed from the store (backlog, deliveries, removals).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Server-side timeout of one watch request; the watch is then resumed from its last resourceVersion.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Reconciles run at once (different objects; one object is never reconciled twice at once).</summary>
+    [Range(1, 64)]
+    public int Workers { get; set; } = 2;
+
+    /// <summary>Publish Node readiness changes as EC_Cluster/ESC_cluster_membership events.</summary>
+    public bool NodeEvents { get; set; } = true;
+
+    /// <summary>Address of the ingest gRPC service the membership events are published to.</summary>
+    public string IngestAddress { get; set; } = "http://localhost:9445";
+
+    /// <summary>Bearer token for the ingest service, when it requires one.</summary>
+    public string IngestToken { get; set; } = "";
+
+    public string ResolvedNamespace() =>
+        Namespace.Length > 0 ? Namespace : Environment.GetEnvironmentVariable("POD_NAMESPACE") is { Length: > 0 } ns ? ns : "default";
+}

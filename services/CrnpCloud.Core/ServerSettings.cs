@@ -1,0 +1,65 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CrnpCloud.Core;
+
+/// <summary>
+/// Server settings that change while the services run (CRNP-SPEC section 7), written by the operator
+/// from the CrnpServer resource and per-client retry overrides from CrnpClient resources. A null
+/// field leaves the service's own configured value in force. Services poll it and apply it without
+/// a restart.
+/// </summary>
+public sealed record ServerSettings
+{
+    public int? RetryCount { get; init; }
+
+    public TimeSpan? RetryInterval { get; init; }
+
+    public TimeSpan? ClientTimeout { get; init; }
+
+    public int? MaxClients { get; init; }
+
+    public string? AllowHosts { get; init; }
+
+    public string? DenyHosts { get; init; }
+
+    public string? VendorName { get; init; }
+
+    /// <summary>Per-client retry overrides, keyed by the client's callback address (<c>ip:port</c>).</summary>
+    public IReadOnlyDictionary<string, ClientRetry> ClientRetry { get; init; } = new Dictionary<string, ClientRetry>();
+
+    /// <summary>Where these settings came from (resource and generation), for logs and status.</summary>
+    public string Source { get; init; } = "";
+
+    public static ServerSettings None { get; } = new();
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Parses stored settings; throws <see cref="JsonException"/> for a corrupt document.</summary>
+    public static ServerSettings FromJson(string json) =>
+        JsonSerializer.Deserialize<ServerSettings>(json, Json) ?? throw new JsonException("settings document is null");
+
+    /// <summary>The retry count and interval for one client: its override where it has one, else these settings.</summary>
+    public (int? Count, TimeSpan? Interval) RetryFor(CallbackAddress client) =>
+        ClientRetry.TryGetValue(client.ToString(), out var own)
+            ? (own.Count ?? RetryCount, own.Interval ?? RetryInterval)
+            : (RetryCount, RetryInterval);
+}
+
+/// <summary>One client's own retry policy; a null field falls back to the server's.</summary>
+public sealed record ClientRetry(int? Count, TimeSpan? Interval);
+
+/// <summary>Where the live server settings are kept: the same store the services share.</summary>
+public interface ISettingsStore
+{
+    /// <summary>The stored settings, or <see cref="ServerSettings.None"/> when none were written.</summary>
+    Task<ServerSettings> GetSettingsAsync(CancellationToken cancellationToken = default);
+
+    Task SetSettingsAsync(ServerSettings settings, CancellationToken cancellationToken = default);
+}
