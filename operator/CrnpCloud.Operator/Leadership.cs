@@ -128,7 +128,7 @@ internal sealed partial class LeaderElectionService(
             {
                 return;
             }
-            lease.Spec.HolderIdentity = null;
+            lease.Spec.HolderIdentity = ""; // empty, not absent: the library re-creates a Lease whose holder is absent
             lease.Spec.LeaseDurationSeconds = 1;
             lease.Spec.RenewTime = time.GetUtcNow().UtcDateTime;
             await kube.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, name, ns, cancellationToken: timeout.Token);

@@ -113,7 +113,9 @@ internal sealed partial class Reflector<T, TList>(
         // The library marks this generic watch obsolete in favour of typed per-kind watch methods,
         // which custom resources do not have; it is still the one that reads a custom resource stream.
 #pragma warning disable CS0618
-        await foreach (var (type, item) in response.WatchAsync<JsonElement, TList>(cancellationToken: cancellationToken))
+        // The library reports an ERROR event (410 Expired among them) through onError and ends the stream.
+        Exception? error = null;
+        await foreach (var (type, item) in response.WatchAsync<JsonElement, TList>(e => error ??= e, cancellationToken))
         {
             switch (type)
             {
@@ -153,6 +155,16 @@ internal sealed partial class Reflector<T, TList>(
             }
         }
 #pragma warning restore CS0618
+        if (error is KubernetesException { Status.Code: (int)HttpStatusCode.Gone })
+        {
+            Gone(logger, name, version);
+            Relists++;
+            return await ListAsync(cancellationToken);
+        }
+        if (error is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
         return version; // the server ended the stream (timeoutSeconds): watch again from here
     }
 
