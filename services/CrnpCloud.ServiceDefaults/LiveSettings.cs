@@ -66,7 +66,7 @@ public sealed class LiveSettings
 
 /// <summary>Reads the stored settings every <see cref="LiveSettingsOptions.RefreshInterval"/> into <see cref="LiveSettings"/>.</summary>
 internal sealed partial class LiveSettingsWatcher(
-    ISettingsStore store,
+    ICrnpStore crnpStore,
     LiveSettings live,
     IOptions<LiveSettingsOptions> options,
     TimeProvider time,
@@ -74,6 +74,11 @@ internal sealed partial class LiveSettingsWatcher(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (crnpStore is not ISettingsStore store)
+        {
+            NoSettings(logger, crnpStore.GetType().Name);
+            return; // a store without settings (a test double): the configured values stay
+        }
         using var timer = new PeriodicTimer(options.Value.RefreshInterval, time);
         do
         {
@@ -96,6 +101,9 @@ internal sealed partial class LiveSettingsWatcher(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+
+    [LoggerMessage(EventId = 903, Level = LogLevel.Warning, Message = "the store {Store} keeps no server settings; only configured values apply")]
+    private static partial void NoSettings(ILogger logger, string store);
 
     [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "server settings applied from {Source}")]
     private static partial void Applied(ILogger logger, string source);
@@ -123,8 +131,6 @@ public static class LiveSettingsExtensions
             services.AddOptions<LiveSettingsOptions>().BindConfiguration(LiveSettingsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
             services.AddSingleton<LiveSettings>();
             services.TryAddSingleton(TimeProvider.System);
-            services.TryAddSingleton(sp => sp.GetRequiredService<ICrnpStore>() as ISettingsStore
-                ?? throw new InvalidOperationException("the configured store does not keep server settings"));
             services.AddHostedService<LiveSettingsWatcher>();
         }
         services.AddSingleton<IPostConfigureOptions<TOptions>>(sp =>

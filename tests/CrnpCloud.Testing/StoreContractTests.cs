@@ -48,6 +48,48 @@ public abstract class StoreContractTests
         Assert.Equal(RegistrationOrigin.Dynamic, client.Origin);
     }
 
+    [Theory]
+    [InlineData(RegistrationType.AddClient)]
+    [InlineData(RegistrationType.AddEvents)]
+    [InlineData(RegistrationType.RemoveEvents)]
+    [InlineData(RegistrationType.RemoveClient)]
+    public async Task DeclaredRegistration_CannotBeChangedOverTcp_ButItsResourceCanChangeIt(RegistrationType type)
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync(Change(RegistrationType.AddClient, Client(1), null, Membership) with { Origin = RegistrationOrigin.Declared });
+
+        var refused = await store.ApplyAsync(Change(type, Client(1), null, Rg("a")));
+
+        Assert.Equal(StatusCode.Fail, refused.Status);
+        Assert.Contains("declared by a CrnpClient resource", refused.Message, StringComparison.Ordinal);
+        var kept = (await store.GetClientAsync(Client(1)))!;
+        Assert.Equal((RegistrationOrigin.Declared, new EquatableList<EventRegistration>([Membership])), (kept.Origin, kept.Types));
+
+        var changed = await store.ApplyAsync(Change(RegistrationType.AddEvents, Client(1), null, Rg("a")) with { Origin = RegistrationOrigin.Declared });
+        Assert.Equal(StatusCode.Ok, changed.Status);
+        Assert.Equal(StatusCode.Ok, (await store.ApplyAsync(Change(RegistrationType.RemoveClient, Client(1)) with { Origin = RegistrationOrigin.Declared })).Status);
+        Assert.Null(await store.GetClientAsync(Client(1)));
+    }
+
+    [Fact]
+    public async Task ServerSettings_RoundTrip()
+    {
+        var store = (ISettingsStore)await CreateStoreAsync();
+        Assert.Equal(ServerSettings.None.ToJson(), (await store.GetSettingsAsync()).ToJson());
+        var settings = new ServerSettings
+        {
+            RetryCount = 5,
+            RetryInterval = TimeSpan.FromSeconds(90),
+            AllowHosts = "LOCAL,10.0.0.0/8",
+            ClientRetry = new Dictionary<string, ClientRetry> { ["10.0.0.1:1"] = new(0, null) },
+            Source = "test",
+        };
+        await store.SetSettingsAsync(settings);
+        var read = await store.GetSettingsAsync();
+        Assert.Equal(settings.ToJson(), read.ToJson());
+        Assert.Equal((0, TimeSpan.FromSeconds(90)), read.RetryFor(Client(1)) is (int c, TimeSpan i) ? (c, i) : default);
+    }
+
     [Fact]
     public async Task AddClient_Again_ReplacesTypesAndStartsAFreshQueue()
     {
