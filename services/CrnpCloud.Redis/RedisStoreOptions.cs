@@ -10,6 +10,9 @@ public sealed class RedisStoreOptions
     /// <summary>StackExchange.Redis configuration string (<c>host:port,password=...</c>) or a <c>redis://[:password@]host:port[/db]</c> URL (<c>rediss://</c> for TLS); empty = the embedded in-memory store.</summary>
     public string? Redis { get; set; }
 
+    /// <summary>Redis password, kept apart from <see cref="Redis"/> so it can come from a Secret; overrides one in the connection string.</summary>
+    public string? Password { get; set; }
+
     /// <summary>
     /// The CRNP cluster this installation serves. It is the Redis hash tag of every key, so one cluster
     /// lives in one Redis Cluster slot and Lua scripts may touch all of its keys.

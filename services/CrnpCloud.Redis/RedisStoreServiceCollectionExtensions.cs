@@ -25,7 +25,16 @@ public static class RedisStoreServiceCollectionExtensions
             return builder;
         }
 
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisConnection.Configure(connection)));
+        var password = builder.Configuration.GetSection(RedisStoreOptions.Section)[nameof(RedisStoreOptions.Password)];
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
+        {
+            var options = RedisConnection.Configure(connection);
+            if (!string.IsNullOrEmpty(password))
+            {
+                options.Password = password;
+            }
+            return ConnectionMultiplexer.Connect(options);
+        });
         builder.Services.AddSingleton<ICrnpStore>(sp => new RedisStore(
             sp.GetRequiredService<IConnectionMultiplexer>(),
             sp.GetRequiredService<IOptions<RedisStoreOptions>>(),

@@ -95,3 +95,41 @@ public sealed class FakeApiServerTests
         Assert.Equal(410, Assert.IsType<KubernetesException>(error).Status.Code);
     }
 }
+
+/// <summary>RBAC: every call the operator made in a full scenario is one the declared permissions allow.</summary>
+public sealed class PermissionTests
+{
+    [Fact]
+    public async Task EveryRequestTheOperatorSends_IsCoveredByItsDeclaredPermissions()
+    {
+        await using var kube = await Kube.StartAsync();
+        var store = new Core.InMemoryStore();
+        kube.Server.Put(ResourceKind.Nodes, Kube.Node("n1", ready: true));
+        await kube.StartOperatorAsync(store, extra: new Dictionary<string, string?> { ["Crnp:Operator:NodeEvents"] = "true", ["Crnp:Operator:IngestAddress"] = "http://127.0.0.1:1" });
+        kube.Server.Put(Kube.Servers, Kube.ServerObject("crnpcloud", new System.Text.Json.Nodes.JsonObject { ["retryCount"] = 2 }));
+        kube.Server.Put(Kube.Clients, Kube.Client("bad", "127.0.0.1", 1, retry: new System.Text.Json.Nodes.JsonObject { ["interval"] = "x" }));
+        kube.Server.Put(Kube.Clients, Kube.Client("good", "127.0.0.1", 2));
+        await Testing.Eventually.TrueAsync(() => Task.FromResult(kube.Condition(Kube.Clients, "apps", "good", "Registered") == "True"), "good is registered");
+        await Testing.Eventually.TrueAsync(() => Task.FromResult(kube.Condition(Kube.Servers, "crnp", "crnpcloud", "Applied") == "True"), "server applied");
+        await Testing.Eventually.TrueAsync(() => Task.FromResult(kube.Get(Kube.ConfigMaps, "crnp", "crnpcloud-operator-membership") is not null), "membership saved");
+        kube.Server.PutStatus(ResourceKind.Nodes, null, "n1", Kube.NodeStatus(ready: false));
+        await Testing.Eventually.TrueAsync(
+            () => Task.FromResult(((string?)kube.Get(Kube.ConfigMaps, "crnp", "crnpcloud-operator-membership")?["data"]?["incarnations"])?.Contains("\"ready\":false", StringComparison.Ordinal) == true),
+            "membership updated");
+        kube.Server.Delete(Kube.Clients, "apps", "good");
+        await Testing.Eventually.TrueAsync(() => Task.FromResult(kube.Get(Kube.Clients, "apps", "good") is null), "good is gone");
+
+        var requests = kube.Server.Requests;
+        var denied = requests.Where(r => !OperatorPermissions.Allows(r.Verb, r.Group, r.Resource, r.Subresource)).Distinct().ToList();
+        Assert.Empty(denied);
+        // And each declared permission was needed by this scenario (no dead grants).
+        foreach (var p in OperatorPermissions.Required)
+        {
+            foreach (var verb in p.Verbs)
+            {
+                Assert.True(requests.Any(r => r.Group == p.Group && verb == r.Verb
+                    && (r.Subresource is null ? r.Resource : $"{r.Resource}/{r.Subresource}") == p.Resource), $"{verb} {p.Resource} was never needed");
+            }
+        }
+    }
+}
