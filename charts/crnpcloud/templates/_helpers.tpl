@@ -1,0 +1,126 @@
+{{/* Chart name, truncated to 63 characters. */}}
+{{- define "crnpcloud.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release-scoped base name of every object. */}}
+{{- define "crnpcloud.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Selector labels of one component: stable, never the chart version. Call with (list $ "edge"). */}}
+{{- define "crnpcloud.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "crnpcloud.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* Full labels of one component. Call with (list $ "edge"). */}}
+{{- define "crnpcloud.labels" -}}
+{{ include "crnpcloud.selectorLabels" . }}
+{{- $root := index . 0 }}
+app.kubernetes.io/part-of: crnpcloud
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Image of a CrnpCloud component. Call with (list $ "edge"). */}}
+{{- define "crnpcloud.image" -}}
+{{- $root := index . 0 -}}
+{{- $image := index $root.Values.images (index . 1) -}}
+{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
+{{- end -}}
+
+{{- define "crnpcloud.redisHost" -}}
+{{ include "crnpcloud.fullname" . }}-redis
+{{- end -}}
+
+{{/* The store connection every component uses. */}}
+{{- define "crnpcloud.redisUrl" -}}
+{{- if .Values.redis.enabled -}}
+{{ include "crnpcloud.redisHost" . }}:6379
+{{- else -}}
+{{ required "redis.url is required when redis.enabled is false" .Values.redis.url }}
+{{- end -}}
+{{- end -}}
+
+{{- define "crnpcloud.otlpEndpoint" -}}
+{{- if .Values.jaeger.enabled -}}
+http://{{ include "crnpcloud.fullname" . }}-jaeger:4317
+{{- else -}}
+{{ .Values.otlpEndpoint }}
+{{- end -}}
+{{- end -}}
+
+{{/* Pod-level security: non-root, RuntimeDefault seccomp. */}}
+{{- define "crnpcloud.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . | default 1654 }}
+runAsGroup: {{ . | default 1654 }}
+fsGroup: {{ . | default 1654 }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container-level security: the restricted Pod Security Standard. */}}
+{{- define "crnpcloud.securityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Probes on the management port of a CrnpCloud component. */}}
+{{- define "crnpcloud.probes" -}}
+startupProbe:
+  httpGet: { path: /healthz, port: management }
+  periodSeconds: 2
+  failureThreshold: 30
+livenessProbe:
+  httpGet: { path: /healthz, port: management }
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+readinessProbe:
+  httpGet: { path: /readyz, port: management }
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 2
+{{- end -}}
+
+{{/* Environment shared by every CrnpCloud component: settings from the ConfigMap, secrets by reference. */}}
+{{- define "crnpcloud.env" -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "crnpcloud.fullname" . }}-config
+env:
+  - name: POD_NAME
+    valueFrom: { fieldRef: { fieldPath: metadata.name } }
+  - name: POD_NAMESPACE
+    valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
+  {{- if and (not .Values.redis.enabled) .Values.redis.existingSecret }}
+  - name: Crnp__Store__Password
+    valueFrom:
+      secretKeyRef: { name: {{ .Values.redis.existingSecret }}, key: {{ .Values.redis.existingSecretKey }} }
+  {{- end }}
+{{- end -}}
+
+{{/* Pod annotations that roll the pods when the settings change. */}}
+{{- define "crnpcloud.podAnnotations" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- end -}}
+
+{{/* A writable /tmp for the .NET runtime under a read-only root filesystem. */}}
+{{- define "crnpcloud.tmpVolume" -}}
+- name: tmp
+  emptyDir: { sizeLimit: 64Mi }
+{{- end -}}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using CrnpCloud.Operator;
+using k8s;
+
+namespace CrnpCloud.Chart.Tests;
+
+/// <summary>Real helm, installed (once, cached) by the project's own script, run against charts/crnpcloud.</summary>
+public static class Helm
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string Chart => Path.Combine(RepoRoot, "charts", "crnpcloud");
+
+    private static readonly Lazy<string> Binary = new(() =>
+    {
+        var (code, output, errors) = Run("bash", [Path.Combine(RepoRoot, "charts", "tools", "install-helm.sh")]);
+        Assert.True(code == 0, $"install-helm.sh failed: {errors}");
+        return output.Trim().Split('\n')[^1];
+    });
+
+    public static IEnumerable<string> CiValues =>
+        Directory.GetFiles(Path.Combine(Chart, "ci"), "*.yaml").Order(StringComparer.Ordinal);
+
+    public static (int Code, string Output, string Errors) Run(params string[] args) => Run(Binary.Value, args);
+
+    /// <summary>Renders the chart (CRDs included) and returns every object, typed.</summary>
+    public static List<object> Render(string? valuesFile = null, params string[] sets)
+    {
+        var args = new List<string> { "template", "crnpcloud", Chart, "--namespace", "crnp-system", "--include-crds" };
+        if (valuesFile is not null)
+        {
+            args.AddRange(["-f", valuesFile]);
+        }
+        foreach (var set in sets)
+        {
+            args.AddRange(["--set", set]);
+        }
+        var (code, output, errors) = Run([.. args]);
+        Assert.True(code == 0, $"helm template failed: {errors}");
+        // helm separates documents with '---' and may leave some holding only a '# Source' comment,
+        // which the library's multi-document loader cannot take: load the real ones one by one.
+        var types = new Dictionary<string, Type> { [$"{CrnpApi.ApiVersion}/{CrnpApi.ServerKind}"] = typeof(CrnpServer) };
+        return [.. System.Text.RegularExpressions.Regex.Split(output, @"^---\s*$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Where(doc => doc.Split('\n').Any(line => line.StartsWith("kind:", StringComparison.Ordinal)))
+            .SelectMany(doc => KubernetesYaml.LoadAllFromString(doc, types))];
+    }
+
+    private static (int, string, string) Run(string file, string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), $"{file} did not finish");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CrnpCloud.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("CrnpCloud.sln not found above " + AppContext.BaseDirectory);
+    }
+}
