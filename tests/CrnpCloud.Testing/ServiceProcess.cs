@@ -42,14 +42,15 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public static ServiceProcess Start(string project, IDictionary<string, string> environment) => Start(project, project, [], environment);
 
-    /// <summary>Starts <c>services/PROJECT/bin/CONFIG/net10.0/ASSEMBLY.dll</c> with arguments and extra environment.</summary>
+    /// <summary>Starts <c>services/PROJECT/bin/CONFIG/net10.0/ASSEMBLY.dll</c> (or <c>operator/...</c>) with arguments and extra environment.</summary>
     public static ServiceProcess Start(string project, string assembly, IEnumerable<string> arguments, IDictionary<string, string> environment)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-        var dll = Path.Combine(RepoRoot(), "services", project, "bin", configuration, "net10.0", assembly + ".dll");
+        var folder = Directory.Exists(Path.Combine(RepoRoot(), "services", project)) ? "services" : "operator";
+        var dll = Path.Combine(RepoRoot(), folder, project, "bin", configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll))
         {
-            throw new FileNotFoundException($"build it first: dotnet build -c {configuration} services/{project}", dll);
+            throw new FileNotFoundException($"build it first: dotnet build -c {configuration} {folder}/{project}", dll);
         }
 
         var info = new ProcessStartInfo("dotnet", [dll, .. arguments]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using CrnpCloud.FakeKube;
+using CrnpCloud.Testing;
+using Xunit.Abstractions;
+
+namespace CrnpCloud.EndToEnd.Tests;
+
+/// <summary>
+/// The operator as it is deployed: two operator processes (leader election), ingest and a delivery
+/// worker as processes on a real redis-server, the fake API server for Kubernetes, a real CRNP
+/// listener declared as a CrnpClient. The leader is killed with SIGKILL (no Lease release).
+/// </summary>
+public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
+{
+    private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
+    private static readonly ResourceKind Servers = new("crnp.cloud", "v1alpha1", "crnpservers", "CrnpServer", Namespaced: true);
+    private static readonly ResourceKind ConfigMaps = new("", "v1", "configmaps", "ConfigMap", Namespaced: true, HasStatus: false);
+
+    [Fact]
+    public async Task Operators_OnRedis_ApplySettings_PublishMembership_AndSurviveTheLeadersKill()
+    {
+        await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
+        var dir = Directory.CreateTempSubdirectory("crnp-e2e-kube-").FullName;
+        kube.Put(ResourceKind.Nodes, Node("node-a", ready: true));
+        var common = new Dictionary<string, string>
+        {
+            ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
+            ["Crnp__Store__KeyPrefix"] = RedisStores.UniquePrefix(),
+            ["Crnp__Ingest__Port"] = "0",
+            ["Crnp__Settings__RefreshInterval"] = "00:00:00.200",
+            ["Logging__LogLevel__Default"] = "Information",
+        };
+        await using var ingest = ServiceProcess.Start("CrnpCloud.Ingest", common);
+        var ingestPort = await ingest.PortOfAsync("grpc");
+        await using var worker = ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>(common)
+        {
+            ["Crnp__Delivery__RetryCount"] = "3",
+            ["Crnp__Delivery__LeaseTtl"] = "00:00:03",
+        });
+        await worker.PortOfAsync("http");
+        var operatorSettings = new Dictionary<string, string>(common)
+        {
+            ["Crnp__Operator__Kubeconfig"] = kube.WriteKubeconfig(dir),
+            ["Crnp__Operator__Namespace"] = "crnp",
+            ["Crnp__Operator__LeaseDuration"] = "00:00:04",
+            ["Crnp__Operator__RenewDeadline"] = "00:00:03",
+            ["Crnp__Operator__RetryPeriod"] = "00:00:00.500",
+            ["Crnp__Operator__StatusInterval"] = "00:00:01",
+            ["Crnp__Operator__IngestAddress"] = $"http://127.0.0.1:{ingestPort}",
+        };
+        await using var op1 = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(operatorSettings) { ["Crnp__Operator__Identity"] = "op-1" });
+        await using var op2 = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(operatorSettings) { ["Crnp__Operator__Identity"] = "op-2" });
+        await using var listener = CrnpTestListener.Start();
+
+        kube.Put(Servers, new JsonObject
+        {
+            ["apiVersion"] = "crnp.cloud/v1alpha1",
+            ["kind"] = "CrnpServer",
+            ["metadata"] = new JsonObject { ["name"] = "crnpcloud", ["namespace"] = "crnp" },
+            ["spec"] = new JsonObject { ["retryCount"] = 9, ["vendorName"] = "ORCL" },
+        });
+        kube.Put(Clients, new JsonObject
+        {
+            ["apiVersion"] = "crnp.cloud/v1alpha1",
+            ["kind"] = "CrnpClient",
+            ["metadata"] = new JsonObject { ["name"] = "listener", ["namespace"] = "apps" },
+            ["spec"] = new JsonObject
+            {
+                ["address"] = "127.0.0.1",
+                ["port"] = listener.Address.Port,
+                ["events"] = new JsonArray(new JsonObject { ["class"] = "EC_Cluster", ["subclass"] = "ESC_cluster_membership" }),
+            },
+        });
+
+        // The running worker and ingest apply the CrnpServer from Redis without a restart.
+        await worker.WaitForAsync(() => worker.Output.Any(l => l.Contains("server settings applied from CrnpServer crnp/crnpcloud", StringComparison.Ordinal)), "the worker applies the CrnpServer");
+        await ingest.WaitForAsync(() => ingest.Output.Any(l => l.Contains("server settings applied from CrnpServer crnp/crnpcloud", StringComparison.Ordinal)), "the ingest applies the CrnpServer");
+
+        // Node membership reaches the declared listener (vendor from the CrnpServer).
+        await listener.WaitForAsync(1);
+        Assert.Equal(("ORCL", "node-a", "1"), (listener.Events[0].Vendor, Values(listener.Events[0], "node_list"), Values(listener.Events[0], "state_list")));
+
+        // Kill the leader outright: the other takes over once the Lease expires, and the next change arrives.
+        var holder = (string?)kube.Get(ResourceKind.Leases, "crnp", "crnpcloud-operator")!["spec"]!["holderIdentity"];
+        var (leader, follower) = holder == "op-1" ? (op1, op2) : (op2, op1);
+        var clock = Stopwatch.StartNew();
+        await leader.SignalAsync("KILL");
+        kube.PutStatus(ResourceKind.Nodes, null, "node-a", new JsonObject
+        {
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "False" }),
+        });
+        await listener.WaitForAsync(2, TimeSpan.FromSeconds(30));
+        output.WriteLine($"after SIGKILL of the leader, the next membership event arrived in {clock.ElapsedMilliseconds} ms (lease duration 4000 ms)");
+        Assert.Equal(("node-a", "-1"), (Values(listener.Events[1], "node_list"), Values(listener.Events[1], "state_list")));
+        Assert.NotEqual(holder, (string?)kube.Get(ResourceKind.Leases, "crnp", "crnpcloud-operator")!["spec"]!["holderIdentity"]);
+        Assert.Contains(follower.Output, l => l.Contains("leads: reconciling", StringComparison.Ordinal));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static string Values(Protocol.CrnpEvent evt, string name) => string.Join(",", evt.NameValues.Single(p => p.Name == name).Values);
+
+    private static JsonObject Node(string name, bool ready) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Node",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["status"] = new JsonObject
+        {
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
+        },
+    };
+}
