@@ -44,12 +44,6 @@ public sealed record ServerSettings
     /// <summary>Parses stored settings; throws <see cref="JsonException"/> for a corrupt document.</summary>
     public static ServerSettings FromJson(string json) =>
         JsonSerializer.Deserialize<ServerSettings>(json, Json) ?? throw new JsonException("settings document is null");
-
-    /// <summary>The retry count and interval for one client: its override where it has one, else these settings.</summary>
-    public (int? Count, TimeSpan? Interval) RetryFor(CallbackAddress client) =>
-        ClientRetry.TryGetValue(client.ToString(), out var own)
-            ? (own.Count ?? RetryCount, own.Interval ?? RetryInterval)
-            : (RetryCount, RetryInterval);
 }
 
 /// <summary>One client's own retry policy; a null field falls back to the server's.</summary>

@@ -22,7 +22,7 @@ public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHe
     {
         await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
         var dir = Directory.CreateTempSubdirectory("crnp-e2e-kube-").FullName;
-        kube.Put(ResourceKind.Nodes, Node("node-a", ready: true));
+        kube.Put(ResourceKind.Nodes, KubeObjects.Node("node-a", ready: true));
         var common = new Dictionary<string, string>
         {
             ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
@@ -86,10 +86,7 @@ public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHe
         var (leader, follower) = holder == "op-1" ? (op1, op2) : (op2, op1);
         var clock = Stopwatch.StartNew();
         await leader.SignalAsync("KILL");
-        kube.PutStatus(ResourceKind.Nodes, null, "node-a", new JsonObject
-        {
-            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "False" }),
-        });
+        kube.PutStatus(ResourceKind.Nodes, null, "node-a", KubeObjects.NodeStatus(ready: false));
         await listener.WaitForAsync(2, TimeSpan.FromSeconds(30));
         output.WriteLine($"after SIGKILL of the leader, the next membership event arrived in {clock.ElapsedMilliseconds} ms (lease duration 4000 ms)");
         Assert.Equal(("node-a", "-1"), (Values(listener.Events[1], "node_list"), Values(listener.Events[1], "state_list")));
@@ -99,15 +96,4 @@ public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHe
     }
 
     private static string Values(Protocol.CrnpEvent evt, string name) => string.Join(",", evt.NameValues.Single(p => p.Name == name).Values);
-
-    private static JsonObject Node(string name, bool ready) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Node",
-        ["metadata"] = new JsonObject { ["name"] = name },
-        ["status"] = new JsonObject
-        {
-            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
-        },
-    };
 }

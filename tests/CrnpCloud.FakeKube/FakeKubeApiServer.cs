@@ -25,6 +25,23 @@ public sealed record ResourceKind(string Group, string Version, string Plural, s
     public static ResourceKind Leases { get; } = new("coordination.k8s.io", "v1", "leases", "Lease", Namespaced: true, HasStatus: false);
 }
 
+/// <summary>Objects of built-in kinds as a kubelet or kubectl would write them.</summary>
+public static class KubeObjects
+{
+    public static JsonObject Node(string name, bool ready) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Node",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["status"] = NodeStatus(ready),
+    };
+
+    public static JsonObject NodeStatus(bool ready) => new()
+    {
+        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
+    };
+}
+
 /// <summary>One request the server answered: what RBAC would have to allow for it.</summary>
 public sealed record ApiRequest(string Verb, string Group, string Resource, string? Subresource, string? Namespace, int Status);
 

@@ -84,18 +84,9 @@ public sealed class Kube : IAsyncDisposable
         ["spec"] = spec,
     };
 
-    public static JsonObject Node(string name, bool ready) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Node",
-        ["metadata"] = new JsonObject { ["name"] = name },
-        ["status"] = NodeStatus(ready),
-    };
+    public static JsonObject Node(string name, bool ready) => KubeObjects.Node(name, ready);
 
-    public static JsonObject NodeStatus(bool ready) => new()
-    {
-        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
-    };
+    public static JsonObject NodeStatus(bool ready) => KubeObjects.NodeStatus(ready);
 
     public JsonObject? Get(ResourceKind kind, string ns, string name) => Server.Get(kind, ns, name);
 
