@@ -31,11 +31,18 @@ internal static class IdleBenchmark
         {
             await store.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, new CallbackAddress(IPAddress.Loopback, 20_000 + c), EquatableList.Of(type), new RegistrationLimits(clientCount, 10)), cancellationToken);
         }
-        var processes = Enumerable.Range(0, workerCount).Select(_ => ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>
+        // The whole system idles: edge and ingest (which read the live settings) and the workers.
+        var environment = new Dictionary<string, string>
         {
             ["Crnp__Store__Redis"] = redis.ConnectionString,
             ["Crnp__Store__KeyPrefix"] = "crnp:",
-        })).ToList();
+            ["Crnp__Edge__Port"] = "0",
+            ["Crnp__Ingest__Port"] = "0",
+        };
+        var processes = Enumerable.Range(0, workerCount).Select(_ => ServiceProcess.Start("CrnpCloud.Delivery", environment))
+            .Append(ServiceProcess.Start("CrnpCloud.Edge", environment))
+            .Append(ServiceProcess.Start("CrnpCloud.Ingest", environment))
+            .ToList();
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(15), cancellationToken);
@@ -54,9 +61,9 @@ internal static class IdleBenchmark
 
             // Our own two INFO calls are in the count; they are taken out.
             var commands = after.Commands - before.Commands - 1;
-            Console.WriteLine($"idle: {clientCount} registered clients, {workerCount} worker process(es), {seconds} s measured");
+            Console.WriteLine($"idle: {clientCount} registered clients, {workerCount} worker process(es) + edge + ingest, {seconds} s measured");
             Console.WriteLine($"redis: {commands / (double)seconds:F2} commands/s (including those run inside scripts), CPU {(after.Cpu - before.Cpu) / seconds * 100:F2}% of one core");
-            Console.WriteLine($"workers CPU (of one core): {string.Join(", ", processes.Select((p, i) => $"{(p.Usage().CpuSeconds - workerCpu[i]) / seconds * 100:F2}%"))}");
+            Console.WriteLine($"workers, edge, ingest CPU (of one core): {string.Join(", ", processes.Select((p, i) => $"{(p.Usage().CpuSeconds - workerCpu[i]) / seconds * 100:F2}%"))}");
             return 0;
         }
         finally

@@ -6,4 +6,5 @@ root.Subcommands.Add(RegistrationBenchmark.Command());
 root.Subcommands.Add(PublishBenchmark.Command());
 root.Subcommands.Add(DeliveryBenchmark.Command());
 root.Subcommands.Add(IdleBenchmark.Command());
+root.Subcommands.Add(E2eBenchmark.Command());
 return await root.Parse(args).InvokeAsync();

@@ -8,12 +8,12 @@ namespace CrnpCloud.Delivery.Tests;
 /// <summary>Delivery workers as separate processes on a real redis-server: scale-out, kill -9, takeover.</summary>
 public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
-    private ServiceProcess StartWorker(string prefix, string ttl = "00:00:02") => ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>
+    private ServiceProcess StartWorker(string prefix, string ttl = "00:00:02", string rescan = "00:00:01") => ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>
     {
         ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
         ["Crnp__Store__KeyPrefix"] = prefix,
         ["Crnp__Delivery__LeaseTtl"] = ttl,
-        ["Crnp__Delivery__RescanInterval"] = "00:00:01",
+        ["Crnp__Delivery__RescanInterval"] = rescan,
         ["Crnp__Delivery__RetryInterval"] = "00:00:00.200",
         ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
     });
@@ -62,6 +62,34 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture
             await listener.DisposeAsync();
         }
         Assert.Equal(2, (await LeaseOwners(prefix)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task TwoWorkersStartingTogether_AreWokenForEveryPartition_WithoutWaitingForARescan()
+    {
+        // Regression: the Pub/Sub subscription of a newly taken partition was sent fire-and-forget and
+        // was sometimes lost while two workers settled their shares; those partitions' clients then
+        // waited for the rescan (30 s by default). With the rescan at 10 minutes, every client must
+        // still get its events at once.
+        var (store, prefix, listeners) = await SetUpAsync(64);
+        await using var a = StartWorker(prefix, ttl: "00:00:03", rescan: "00:10:00");
+        await using var b = StartWorker(prefix, ttl: "00:00:03", rescan: "00:10:00");
+        await Eventually.TrueAsync(async () =>
+        {
+            var owners = await LeaseOwners(prefix);
+            return owners.Length == 64 && owners.GroupBy(o => o).Count() == 2 && owners.GroupBy(o => o).All(g => g.Count() == 32);
+        }, "the two workers hold 32 partitions each", TimeSpan.FromSeconds(30));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await store.PublishAsync(Numbered(i));
+        }
+        foreach (var listener in listeners)
+        {
+            await listener.WaitForAsync(5, TimeSpan.FromSeconds(20));
+            AssertExactlyInOrder(listener, 5);
+            await listener.DisposeAsync();
+        }
     }
 
     [Fact]

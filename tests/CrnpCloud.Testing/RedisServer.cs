@@ -14,10 +14,13 @@ public sealed class RedisServer : IAsyncDisposable
 {
     private Process? _process;
 
-    private RedisServer(int port, string directory)
+    private readonly string _appendFsync;
+
+    private RedisServer(int port, string directory, string appendFsync)
     {
         Port = port;
         Directory = directory;
+        _appendFsync = appendFsync;
     }
 
     public int Port { get; }
@@ -26,11 +29,15 @@ public sealed class RedisServer : IAsyncDisposable
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>The redis-server process id while it runs (benchmarks read its CPU and memory).</summary>
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("redis-server is not running");
+
+    /// <param name="appendFsync">AOF fsync policy: <c>always</c> (tests: an acknowledged write is on disk) or <c>everysec</c> (the chart's)</param>
+    public static async Task<RedisServer> StartAsync(string appendFsync = "always")
     {
         var directory = Path.Combine(Path.GetTempPath(), "crnp-redis-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var server = new RedisServer(FreePort(), directory);
+        var server = new RedisServer(FreePort(), directory, appendFsync);
         await server.StartAsync(CancellationToken.None);
         return server;
     }
@@ -46,7 +53,7 @@ public sealed class RedisServer : IAsyncDisposable
         foreach (var arg in new[]
         {
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--dir", Directory, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            "--dir", Directory, "--appendonly", "yes", "--appendfsync", _appendFsync, "--save", "",
             "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
         })
         {

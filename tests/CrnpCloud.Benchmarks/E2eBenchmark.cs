@@ -1,0 +1,277 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using CrnpCloud.Ingest.V1;
+using CrnpCloud.Protocol;
+using CrnpCloud.Testing;
+using Grpc.Core;
+
+namespace CrnpCloud.Benchmarks;
+
+/// <summary>
+/// End to end on real processes, every delivery in a ledger, set against the TCP floor measured in
+/// the same run (issue 9). Receivers are real TCP listeners in this process that register through
+/// the edge and read one connection at a time, as a legacy CRNP client does.
+/// </summary>
+internal static class E2eBenchmark
+{
+    private const int Streams = 4;
+
+    private static string Fsync { get; set; } = "everysec";
+
+    private static Dictionary<string, string> Extra { get; } = [];
+
+    public static Command Command()
+    {
+        var scenario = new Option<string>("--scenario") { Description = "fanout | latency | single | faulty | all", DefaultValueFactory = _ => "all" };
+        var mode = new Option<string>("--mode") { Description = "processes (redis-server, edge, ingest, workers) | allinone", DefaultValueFactory = _ => "processes" };
+        var workers = new Option<int>("--workers") { Description = "delivery worker processes", DefaultValueFactory = _ => 2 };
+        var clients = new Option<int?>("--clients") { Description = "receiving clients (scenario default if absent)" };
+        var events = new Option<int?>("--events") { Description = "events published (scenario default if absent)" };
+        var rate = new Option<double?>("--rate") { Description = "events/s (0 = as fast as the ingest takes them)" };
+        var fsync = new Option<string>("--fsync") { Description = "redis-server appendfsync: everysec (the chart's) or always", DefaultValueFactory = _ => "everysec" };
+        var set = new Option<string[]>("--set") { Description = "a service setting for every process, e.g. Crnp__Delivery__BatchSize=64 (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("e2e", "end-to-end deliveries with a ledger, against the TCP floor (issue 9)") { scenario, mode, workers, clients, events, rate, fsync, set };
+        command.SetAction((r, token) =>
+        {
+            Fsync = r.GetValue(fsync)!;
+            foreach (var pair in r.GetValue(set) ?? [])
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                Extra[pair[..eq]] = pair[(eq + 1)..];
+            }
+            return RunAsync(r.GetValue(scenario)!, r.GetValue(mode)!, r.GetValue(workers), r.GetValue(clients), r.GetValue(events), r.GetValue(rate), token);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string scenario, string mode, int workers, int? clients, int? events, double? rate, CancellationToken cancellationToken)
+    {
+        var scenarios = scenario == "all" ? ["fanout", "latency", "single", "faulty"] : new[] { scenario };
+        var valid = true;
+        foreach (var s in scenarios)
+        {
+            valid &= s switch
+            {
+                // 1. 1,000 clients, all subscribed, sustained publish: throughput, and the floor ratio.
+                "fanout" => await FanoutAsync(mode, workers, clients ?? 1000, events ?? 60, rate ?? 0, floor: true, cancellationToken),
+                // Target: publish -> delivered p50 <= 2 ms, p99 <= 15 ms at 1,000 events/s to 10 clients.
+                "latency" => await FanoutAsync(mode, workers, clients ?? 10, events ?? 10_000, rate ?? 1000, floor: false, cancellationToken),
+                // 2. one client, maximum ordered rate.
+                "single" => await FanoutAsync(mode, workers, clients ?? 1, events ?? 5000, rate ?? 0, floor: true, cancellationToken),
+                // 3. 100 clients, one black hole and one refusing: what the other 98 lose.
+                "faulty" => await FaultyAsync(mode, workers, clients ?? 100, events ?? 200, rate ?? 0, cancellationToken),
+                _ => throw new ArgumentException($"unknown scenario {s}"),
+            };
+        }
+        return valid ? 0 : 1;
+    }
+
+    private static async Task<bool> FanoutAsync(string mode, int workers, int clientCount, int eventCount, double rate, bool floor, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"== {mode}{(mode == "processes" ? $" (redis appendfsync {Fsync})" : "")}: {clientCount} client(s) x {eventCount} events = {(long)clientCount * eventCount} deliveries, {(mode == "processes" ? $"{workers} worker(s), " : "")}publishing {(rate > 0 ? $"{rate} events/s" : "as fast as accepted")}");
+        await using var system = await BenchSystem.StartAsync(mode, workers, Fsync, Extra);
+        var receivers = Enumerable.Range(0, clientCount).Select(_ => CrnpTestListener.Start()).ToList();
+        try
+        {
+            var phase = await DeliverAsync(system, receivers, receivers, eventCount, rate, cancellationToken);
+            if (floor)
+            {
+                var concurrency = Math.Min(clientCount, mode == "processes" ? workers * 256 : 256);
+                var cycles = await FloorAsync(concurrency, (int)Math.Min(phase.Result.Delivered, 60_000), phase.Document, cancellationToken);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"floor: {cycles:F0} connect+write {phase.Document.Length} B+close cycles/s at concurrency {concurrency}; ratio = {phase.Throughput / cycles:F2}"));
+            }
+            return phase.Result.Valid;
+        }
+        finally
+        {
+            foreach (var r in receivers)
+            {
+                await r.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<bool> FaultyAsync(string mode, int workers, int clientCount, int eventCount, double rate, CancellationToken cancellationToken)
+    {
+        var settings = new Dictionary<string, string>(Extra)
+        {
+            ["Crnp__Delivery__RetryCount"] = "3",
+            ["Crnp__Delivery__RetryInterval"] = "00:00:02",
+            ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
+        };
+        double baseline;
+        Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount} healthy clients x {eventCount} events");
+        await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
+        {
+            var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
+            var phase = await DeliverAsync(system, receivers, receivers, eventCount, rate, cancellationToken);
+            baseline = phase.Throughput;
+            foreach (var r in receivers)
+            {
+                await r.DisposeAsync();
+            }
+        }
+        Console.WriteLine($"== {mode}: faulty clients: {clientCount - 2} healthy + 1 black hole (accepts, never reads) + 1 refusing");
+        await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
+        {
+            var healthy = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
+            await using var blackHole = CrnpTestListener.BlackHole();
+            var refusing = CrnpTestListener.Refusing();
+            await system.RegisterAsync(blackHole.Address.Port);
+            await system.RegisterAsync(refusing.Port);
+            var phase = await DeliverAsync(system, healthy, healthy, eventCount, rate, cancellationToken);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {(1 - (phase.Throughput / baseline)) * 100:F1}% lost (target <= 5%)"));
+            foreach (var r in healthy)
+            {
+                await r.DisposeAsync();
+            }
+            return phase.Result.Valid;
+        }
+    }
+
+    private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document);
+
+    /// <summary>Registers the receivers, publishes, waits for every delivery and prints the ledger, throughput, latency and process usage.</summary>
+    private static async Task<Phase> DeliverAsync(BenchSystem system, IReadOnlyList<CrnpTestListener> register, IReadOnlyList<CrnpTestListener> checkedReceivers,
+        int eventCount, double rate, CancellationToken cancellationToken)
+    {
+        await system.RegisterAllAsync(register.Select(r => r.Address.Port));
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken); // workers settle their partition shares
+        var ledger = new Ledger();
+        var before = system.Usage();
+        var started = Stopwatch.GetTimestamp();
+        await PublishAsync(system.Ingest, ledger, eventCount, rate, cancellationToken);
+        var published = Stopwatch.GetElapsedTime(started);
+
+        var deadline = Stopwatch.StartNew();
+        while (checkedReceivers.Any(r => r.Received.Count < eventCount) && deadline.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+        await Task.Delay(300, cancellationToken); // stragglers and duplicates
+        var result = ledger.Check(checkedReceivers);
+        var wall = Stopwatch.GetElapsedTime(started, Math.Max(result.LastReceipt, started + 1)).TotalSeconds;
+        var throughput = result.Delivered / wall;
+        Console.WriteLine(result);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"throughput: {throughput:F0} deliveries/s ({result.Delivered} in {wall:F2} s; publishing took {published.TotalSeconds:F2} s, {eventCount / published.TotalSeconds:F0} events/s)"));
+        Console.WriteLine($"publish -> received: {Percentiles.Summary(result.Latencies)}");
+        if (Environment.GetEnvironmentVariable("CRNP_BENCH_TIMELINE") == "1")
+        {
+            var perSecond = checkedReceivers.SelectMany(r => r.Received).GroupBy(x => (int)Stopwatch.GetElapsedTime(started, x.At).TotalSeconds)
+                .OrderBy(g => g.Key).Select(g => $"{g.Key}s:{g.Count()}");
+            Console.WriteLine($"timeline (receipts per second since the first publish): {string.Join(' ', perSecond)}");
+        }
+        Console.WriteLine($"processes: {BenchSystem.FormatUsage(before, system.Usage(), wall)}");
+        var document = CrnpWriter.ToBytes(Event(0, 0));
+        return new Phase(result, throughput, document);
+    }
+
+    private static CrnpEvent Event(long seq, long timestamp) => new("EC_Cluster", "ESC_cluster_membership", "SUNW", "rgm",
+        new Protocol.NameValue("node_list", "node1", "node2", "node3", "node4"),
+        new Protocol.NameValue("state_list", seq.ToString(CultureInfo.InvariantCulture), "-1", "3", "4"),
+        new Protocol.NameValue("ev_bench_seq", seq.ToString(CultureInfo.InvariantCulture)),
+        new Protocol.NameValue("ev_bench_ts", timestamp.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>
+    /// Publishes <paramref name="count"/> numbered events over <see cref="Streams"/> concurrent streams
+    /// (one stream is bound by one store round trip per event), paced to <paramref name="rate"/>; each
+    /// reply's global sequence goes into the ledger, since that, not the numbering, is publish order.
+    /// </summary>
+    private static async Task PublishAsync(EventIngest.EventIngestClient ingest, Ledger ledger, int count, double rate, CancellationToken cancellationToken)
+    {
+        const int Window = 32;
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Streams).Select(_ => Task.Run(async () =>
+        {
+            using var call = ingest.PublishStream(cancellationToken: cancellationToken);
+            using var window = new SemaphoreSlim(Window);
+            var sent = new Queue<long>();
+            var gate = new Lock();
+            var reading = Task.Run(async () =>
+            {
+                await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellationToken))
+                {
+                    long seq;
+                    lock (gate)
+                    {
+                        seq = sent.Dequeue();
+                    }
+                    ledger.RecordOrder(seq, reply.Sequence);
+                    window.Release();
+                }
+            }, cancellationToken);
+            while (true)
+            {
+                var i = Interlocked.Increment(ref next);
+                if (i >= count)
+                {
+                    break;
+                }
+                if (rate > 0 && TimeSpan.FromSeconds(i / rate) - clock.Elapsed is { Ticks: > 0 } wait)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
+                await window.WaitAsync(cancellationToken);
+                var now = Stopwatch.GetTimestamp();
+                ledger.RecordPublished(i, now);
+                lock (gate)
+                {
+                    sent.Enqueue(i);
+                }
+                var request = new PublishRequest { Event = new Event { Class = "EC_Cluster", Subclass = "ESC_cluster_membership", Vendor = "SUNW", Publisher = "rgm" } };
+                foreach (var pair in Event(i, now).NameValues)
+                {
+                    request.Event.Nvpairs.Add(new Ingest.V1.NameValue { Name = pair.Name, Values = { pair.Values } });
+                }
+                await call.RequestStream.WriteAsync(request, cancellationToken);
+            }
+            await call.RequestStream.CompleteAsync();
+            await reading;
+        }, cancellationToken)));
+    }
+
+    /// <summary>
+    /// The bare cost of what a delivery is: connect, write the same document, close, against the same
+    /// kind of receiver, <paramref name="concurrency"/> at a time, each loop to its own receiver.
+    /// </summary>
+    private static async Task<double> FloorAsync(int concurrency, int total, byte[] document, CancellationToken cancellationToken)
+    {
+        var receivers = Enumerable.Range(0, concurrency).Select(_ => CrnpTestListener.Start()).ToList();
+        try
+        {
+            var perLoop = Math.Max(1, total / concurrency);
+            var clock = Stopwatch.StartNew();
+            var startTs = Stopwatch.GetTimestamp();
+            await Task.WhenAll(receivers.Select(r => Task.Run(async () =>
+            {
+                for (var i = 0; i < perLoop; i++)
+                {
+                    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, r.Address.Port), cancellationToken);
+                    await socket.SendAsync(document, SocketFlags.None, cancellationToken);
+                    socket.Shutdown(SocketShutdown.Send);
+                }
+            }, cancellationToken)));
+            while (receivers.Any(r => r.Received.Count < perLoop) && clock.Elapsed < TimeSpan.FromMinutes(5))
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+            var last = receivers.SelectMany(r => r.Received).Max(x => x.At);
+            return perLoop * (double)concurrency / Stopwatch.GetElapsedTime(startTs, last).TotalSeconds;
+        }
+        finally
+        {
+            foreach (var r in receivers)
+            {
+                await r.DisposeAsync();
+            }
+        }
+    }
+}
