@@ -146,7 +146,18 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
 
     private bool RemoveEntry(CallbackAddress client, string entryId)
     {
-        if (!_clients.TryGetValue(client, out var state) || !state.Queue.Any(e => e.EntryId == entryId))
+        if (!_clients.TryGetValue(client, out var state))
+        {
+            return false;
+        }
+        // Acks come in queue order: the head is the common case, O(1). (Removing it by rebuilding
+        // the queue made a single client's delivery O(n) per event: 1,148/s with 20,000 queued.)
+        if (state.Queue.TryPeek(out var head) && head.EntryId == entryId)
+        {
+            state.Queue.Dequeue();
+            return true;
+        }
+        if (!state.Queue.Any(e => e.EntryId == entryId))
         {
             return false;
         }
