@@ -60,6 +60,11 @@ public static class CrnpWriter
         {
             throw new ArgumentException($"port {registration.Port} is outside 1..65535", nameof(registration));
         }
+        if (registration.Events.Count == 0 && registration.Type is RegistrationType.AddEvents or RegistrationType.RemoveEvents)
+        {
+            // The parser refuses it as INVALID (CRNP-SPEC section 2); the writer never produces it.
+            throw new ArgumentException($"{registration.Type.ToWire()} needs at least one event type", nameof(registration));
+        }
 
         xml.Raw("<SC_CALLBACK_REG VERSION=\"1.0\" PORT=\""u8);
         xml.Ascii(registration.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -83,5 +83,9 @@ public sealed class CrnpWriterTests
     public void Registration_PortOutOfRange_IsRefused()
     {
         Assert.Throws<ArgumentException>(() => CrnpWriter.ToBytes(new CallbackRegistration(RegistrationType.AddClient, 0)));
+
+        // Found by the fuzz run: the writer wrote ADD_EVENTS / REMOVE_EVENTS without types, which the parser refuses.
+        Assert.Throws<ArgumentException>(() => CrnpWriter.ToBytes(new CallbackRegistration(RegistrationType.AddEvents, 1)));
+        Assert.Throws<ArgumentException>(() => CrnpWriter.ToBytes(new CallbackRegistration(RegistrationType.RemoveEvents, 1)));
     }
 }
