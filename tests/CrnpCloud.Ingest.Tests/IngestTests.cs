@@ -100,6 +100,52 @@ public sealed class IngestTests
     }
 
     [Fact]
+    public async Task Flood_OfMixedRequests_GetsTheRightStatusEach_AndNothingPartial()
+    {
+        // 2,000 concurrent calls, a quarter each: valid, invalid, oversize, unauthenticated. Each gets
+        // its own status; exactly the valid ones are stored and queued, each once.
+        var store = new InMemoryStore();
+        await Register(store, 1, new EventRegistration("EC_Cluster", "ESC_cluster_membership"));
+        await using var ingest = await IngestHost.StartAsync(store, new Dictionary<string, string?>
+        {
+            ["Crnp:Ingest:MaxEventBytes"] = "2048",
+            ["Crnp:Ingest:AuthTokens"] = "flood-token",
+        });
+        var good = new Metadata { { "authorization", "Bearer flood-token" } };
+        var bad = new Metadata { { "authorization", "Bearer wrong" } };
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 2000).Select(async i =>
+        {
+            var (request, headers) = (i % 4) switch
+            {
+                0 => (Events.Membership(i, -1), good),
+                1 => (new PublishRequest { Event = new Event { Class = "", Subclass = "s" } }, good),
+                2 => (new PublishRequest { Event = new Event { Class = "EC_Cluster", Subclass = "ESC_cluster_membership", Nvpairs = { Events.Pair("a", new string('x', 3000)) } } }, good),
+                _ => (Events.Membership(i, -1), bad),
+            };
+            try
+            {
+                await ingest.Client.PublishAsync(request, headers);
+                return (i % 4, StatusCode.OK);
+            }
+            catch (RpcException ex)
+            {
+                return (i % 4, ex.StatusCode);
+            }
+        }));
+
+        Assert.All(outcomes, o => Assert.Equal(o.Item1 switch
+        {
+            0 => StatusCode.OK,
+            1 => StatusCode.InvalidArgument,
+            2 => StatusCode.ResourceExhausted,
+            _ => StatusCode.Unauthenticated,
+        }, o.Item2));
+        var queued = await store.PeekQueueAsync(new CallbackAddress(IPAddress.Loopback, 1), 10_000);
+        Assert.Equal(500, queued.Count);
+        Assert.Equal(500, queued.Select(e => e.Event.Event.NameValues[1].Values[0]).Distinct().Count());
+    }
+
+    [Fact]
     public async Task DuplicateIdempotencyKey_ReturnsTheFirstEvent_QueuesNothing()
     {
         var store = new InMemoryStore();
