@@ -7,4 +7,5 @@ root.Subcommands.Add(PublishBenchmark.Command());
 root.Subcommands.Add(DeliveryBenchmark.Command());
 root.Subcommands.Add(IdleBenchmark.Command());
 root.Subcommands.Add(E2eBenchmark.Command());
+root.Subcommands.Add(SoakCommand.Command());
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using CrnpCloud.Ingest.V1;
+using CrnpCloud.Testing;
+using Grpc.Net.Client;
+
+namespace CrnpCloud.Benchmarks;
+
+/// <summary>
+/// Mixed load with the chaos loop for a long time (not in CI): continuous publishing to the clients,
+/// registration churn through the edge, and every interval one fault at random (kill -9 of a worker,
+/// edge restart, ingest restart, redis-server kill -9). Prints progress and, at the end, the ledger.
+/// </summary>
+internal static class SoakCommand
+{
+    public static Command Command()
+    {
+        var minutes = new Option<double>("--minutes") { Description = "how long", DefaultValueFactory = _ => 30 };
+        var clients = new Option<int>("--clients") { Description = "receiving clients", DefaultValueFactory = _ => 50 };
+        var workers = new Option<int>("--workers") { Description = "delivery worker processes", DefaultValueFactory = _ => 2 };
+        var interval = new Option<double>("--fault-every") { Description = "seconds between faults", DefaultValueFactory = _ => 20 };
+        var command = new Command("soak", "mixed load with the chaos loop, then the ledger (issue 10)") { minutes, clients, workers, interval };
+        command.SetAction((r, token) => RunAsync(r.GetValue(minutes), r.GetValue(clients), r.GetValue(workers), r.GetValue(interval), token));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(double minutes, int clients, int workers, double faultEvery, CancellationToken cancellationToken)
+    {
+        await using var rig = await ChaosRig.StartAsync(clients, workers);
+        GrpcChannel? channel = null;
+        var channelPort = 0;
+        rig.StartPublishing(async (port, n, token) =>
+        {
+            if (channel is null || channelPort != port)
+            {
+                channel?.Dispose();
+                channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+                channelPort = port;
+            }
+            var text = n.ToString(CultureInfo.InvariantCulture);
+            var request = new PublishRequest { Event = new Event { Class = "EC_Cluster", Subclass = "ESC_cluster_membership" }, IdempotencyKey = "soak-" + text };
+            request.Event.Nvpairs.Add(new NameValue { Name = "node_list", Values = { "n1", "n2" } });
+            request.Event.Nvpairs.Add(new NameValue { Name = "state_list", Values = { text, "-1" } });
+            await new EventIngest.EventIngestClient(channel).PublishAsync(request, deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: token);
+        }, TimeSpan.FromMilliseconds(20));
+
+        // Registration churn: extra clients that come and go through the edge (not in the ledger).
+        using var stopChurn = new CancellationTokenSource();
+        var churned = 0;
+        var churn = Task.Run(async () =>
+        {
+            // Below the ephemeral range the listeners' ports come from, so churn never touches a ledger client.
+            var port = 0;
+            while (!stopChurn.IsCancellationRequested)
+            {
+                try
+                {
+                    var p = (port++ % 10_000) + 20_000;
+                    var add = await CrnpTestClient.RegisterAsync(rig.Edge, new Protocol.CallbackRegistration(Protocol.RegistrationType.AddClient, p,
+                        Protocol.EquatableList.Of(new Protocol.EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new Protocol.NameValue("rg_name", "soak")))));
+                    await CrnpTestClient.RegisterAsync(rig.Edge, new Protocol.CallbackRegistration(Protocol.RegistrationType.RemoveClient, p));
+                    churned += add.Status == Protocol.StatusCode.Ok ? 1 : 0;
+                    await Task.Delay(200, stopChurn.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception)
+                {
+                    await Task.Delay(500); // edge restarting
+                }
+            }
+        });
+
+        Console.WriteLine($"soak: {minutes} min, {clients} clients, {workers} workers, a fault every {faultEvery} s");
+        var random = new Random(20261123);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMinutes(minutes))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(faultEvery), cancellationToken);
+            var fault = random.Next(4);
+            var name = fault switch { 0 => "kill -9 worker", 1 => "restart edge", 2 => "restart ingest", _ => "kill -9 redis-server" };
+            switch (fault)
+            {
+                case 0: await rig.KillWorkerAsync(random.Next(workers)); break;
+                case 1: await rig.RestartEdgeAsync(); break;
+                case 2: await rig.RestartIngestAsync(); break;
+                default: await rig.KillRedisAsync(); break;
+            }
+            var rss = string.Join(", ", rig.Processes.Select(p => $"{p.Name} {p.Process.Usage().PeakRssMiB:F0}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{clock.Elapsed:hh\\:mm\\:ss} {name}; acknowledged {rig.Acknowledged}; registrations churned {churned}; peak RSS MiB: {rss}"));
+        }
+        await stopChurn.CancelAsync();
+        await churn;
+        var report = await rig.StopAndCheckAsync(TimeSpan.FromMinutes(2));
+        channel?.Dispose();
+        Console.WriteLine(report);
+        foreach (var line in report.Backwards.Take(10).Concat(report.Unregistered.Take(10)).Concat(report.Problems.Take(10)))
+        {
+            Console.WriteLine("  " + line);
+        }
+        return report.Clean ? 0 : 1;
+    }
+}

@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.Net;
+using CrnpCloud.Protocol;
+
+namespace CrnpCloud.Testing;
+
+/// <summary>
+/// CrnpCloud as processes on a real redis-server (an fsync per write), with CRNP clients registered
+/// through the edge, a publisher that counts an event as acknowledged only when the ingest answered,
+/// faults on demand (kill -9 of a worker, edge/ingest restarts, redis-server kill -9), and a ledger
+/// check. Used by the chaos test and by the soak command.
+/// </summary>
+public sealed class ChaosRig : IAsyncDisposable
+{
+    private readonly Dictionary<string, string> _env;
+    private readonly List<ServiceProcess> _workers = [];
+    private readonly List<int> _acknowledged = [];
+    private readonly List<string> _problems = [];
+    private readonly CancellationTokenSource _stop = new();
+    private ServiceProcess _edge = null!;
+    private ServiceProcess _ingest = null!;
+    private Task _publisher = Task.CompletedTask;
+    private int _ingestPort;
+
+    private ChaosRig(RedisServer redis, Dictionary<string, string> env, List<CrnpTestListener> listeners)
+    {
+        Redis = redis;
+        _env = env;
+        Listeners = listeners;
+    }
+
+    public RedisServer Redis { get; }
+
+    public IReadOnlyList<CrnpTestListener> Listeners { get; }
+
+    public IPEndPoint Edge { get; private set; } = null!;
+
+    public int Faults { get; private set; }
+
+    public int Acknowledged
+    {
+        get
+        {
+            lock (_acknowledged)
+            {
+                return _acknowledged.Count;
+            }
+        }
+    }
+
+    /// <summary>Every CrnpCloud process now running (for CPU and memory figures).</summary>
+    public IEnumerable<(string Name, ServiceProcess Process)> Processes =>
+        new[] { ("edge", _edge), ("ingest", _ingest) }.Concat(_workers.Select((w, i) => ($"delivery{i + 1}", w)));
+
+    public static async Task<ChaosRig> StartAsync(int clients, int workers)
+    {
+        var redis = await RedisServer.StartAsync("always");
+        var env = new Dictionary<string, string>
+        {
+            ["Crnp__Store__Redis"] = redis.ConnectionString,
+            ["Crnp__Store__KeyPrefix"] = RedisStores.UniquePrefix(),
+            ["Crnp__Edge__Port"] = "0",
+            ["Crnp__Ingest__Port"] = "0",
+            ["Crnp__Delivery__LeaseTtl"] = "00:00:02",
+            ["Crnp__Delivery__RescanInterval"] = "00:00:01",
+            ["Crnp__Delivery__RetryCount"] = "1000",
+            ["Crnp__Delivery__RetryInterval"] = "00:00:00.200",
+            ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
+        };
+        var rig = new ChaosRig(redis, env, [.. Enumerable.Range(0, clients).Select(_ => CrnpTestListener.Start())]);
+        rig._edge = ServiceProcess.Start("CrnpCloud.Edge", env);
+        rig._ingest = ServiceProcess.Start("CrnpCloud.Ingest", env);
+        for (var i = 0; i < workers; i++)
+        {
+            rig._workers.Add(ServiceProcess.Start("CrnpCloud.Delivery", env));
+        }
+        rig.Edge = new IPEndPoint(IPAddress.Loopback, await rig._edge.PortOfAsync("crnp"));
+        rig._ingestPort = await rig._ingest.PortOfAsync("grpc");
+        foreach (var listener in rig.Listeners)
+        {
+            var reply = await CrnpTestClient.RegisterAsync(rig.Edge, Membership(RegistrationType.AddClient, listener.Address.Port));
+            if (reply.Status != StatusCode.Ok)
+            {
+                throw new InvalidOperationException($"registration refused: {reply.Status} {reply.Message}");
+            }
+        }
+        return rig;
+    }
+
+    private static CallbackRegistration Membership(RegistrationType type, int port) =>
+        new(type, port, EquatableList.Of(new EventRegistration("EC_Cluster", "ESC_cluster_membership")));
+
+    /// <summary>
+    /// Publishes events 0, 1, 2, ... one at a time: <paramref name="publish"/> (ingest port, number)
+    /// must carry the number in <c>state_list[0]</c> and use it in an idempotency key; a throw means
+    /// not acknowledged, and the same number is tried again.
+    /// </summary>
+    public void StartPublishing(Func<int, int, CancellationToken, Task> publish, TimeSpan pause)
+    {
+        _publisher = Task.Run(async () =>
+        {
+            var n = 0;
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await publish(Volatile.Read(ref _ingestPort), n, _stop.Token);
+                    lock (_acknowledged)
+                    {
+                        _acknowledged.Add(n);
+                    }
+                    n++;
+                    await Task.Delay(pause, _stop.Token);
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception)
+                {
+                    await Task.Delay(100); // ingest or Redis away: the same event again
+                }
+            }
+        });
+    }
+
+    public Task WaitForProgressAsync(int more, string after, TimeSpan? timeout = null)
+    {
+        var target = Acknowledged + more;
+        return Eventually.TrueAsync(() => Task.FromResult(Acknowledged >= target), $"{more} more events are acknowledged after {after}", timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    public async Task KillWorkerAsync(int index)
+    {
+        var worker = _workers[index];
+        Collect(worker);
+        worker.Kill();
+        await worker.DisposeAsync();
+        _workers[index] = ServiceProcess.Start("CrnpCloud.Delivery", _env);
+        Faults++;
+    }
+
+    public async Task RestartEdgeAsync()
+    {
+        Collect(_edge);
+        await _edge.DisposeAsync(); // SIGTERM: drains and exits
+        _edge = ServiceProcess.Start("CrnpCloud.Edge", _env);
+        Edge = new IPEndPoint(IPAddress.Loopback, await _edge.PortOfAsync("crnp"));
+        Faults++;
+    }
+
+    public async Task RestartIngestAsync()
+    {
+        Collect(_ingest);
+        await _ingest.DisposeAsync();
+        _ingest = ServiceProcess.Start("CrnpCloud.Ingest", _env);
+        Volatile.Write(ref _ingestPort, await _ingest.PortOfAsync("grpc"));
+        Faults++;
+    }
+
+    /// <summary>kill -9 of redis-server, then the same server again: only what fsync wrote survives.</summary>
+    public async Task KillRedisAsync()
+    {
+        await Redis.KillAsync();
+        await Task.Delay(500);
+        await Redis.StartAsync(CancellationToken.None);
+        Faults++;
+    }
+
+    /// <summary>Stops publishing, waits for recovery and checks the ledger.</summary>
+    public async Task<Report> StopAndCheckAsync(TimeSpan recovery)
+    {
+        await _stop.CancelAsync();
+        await _publisher;
+        int[] acked;
+        lock (_acknowledged)
+        {
+            acked = [.. _acknowledged];
+        }
+        var missing = 0L;
+        try
+        {
+            await Eventually.TrueAsync(() => Task.FromResult(Listeners.All(l => acked.All(new HashSet<int>(Numbers(l)).Contains))),
+                "every client has every acknowledged event", recovery);
+        }
+        catch (TimeoutException)
+        {
+            missing = Listeners.Sum(l => acked.Except(Numbers(l)).LongCount());
+        }
+
+        long duplicates = 0;
+        var backwards = new List<string>();
+        foreach (var listener in Listeners)
+        {
+            var seen = new HashSet<int>();
+            var max = -1;
+            foreach (var number in Numbers(listener))
+            {
+                if (!seen.Add(number))
+                {
+                    duplicates++;
+                    if (number < max)
+                    {
+                        // An older event again after a newer one: the client would see state go back.
+                        backwards.Add($"{listener.Address}: {number} repeated after {max}");
+                    }
+                    continue;
+                }
+                if (number < max)
+                {
+                    backwards.Add($"{listener.Address}: {number} arrived after {max}");
+                }
+                max = Math.Max(max, number);
+            }
+        }
+
+        var unregistered = new List<string>();
+        foreach (var listener in Listeners)
+        {
+            var again = await CrnpTestClient.RegisterAsync(Edge, Membership(RegistrationType.AddEvents, listener.Address.Port));
+            if (again.Status != StatusCode.Ok)
+            {
+                unregistered.Add($"{listener.Address}: {again.Status} {again.Message}");
+            }
+        }
+        foreach (var process in Processes.Select(p => p.Process))
+        {
+            Collect(process);
+        }
+        return new Report(acked.Length, Listeners.Count, missing, backwards, duplicates, unregistered, Faults, [.. _problems]);
+    }
+
+    private void Collect(ServiceProcess process) =>
+        _problems.AddRange(process.Output.Concat(process.Errors).Where(l =>
+            l.Contains("Unhandled exception", StringComparison.OrdinalIgnoreCase) || l.StartsWith("crit:", StringComparison.Ordinal)));
+
+    public static List<int> Numbers(CrnpTestListener listener) =>
+        [.. listener.Events.Where(e => e.Class == "EC_Cluster").Select(e => int.Parse(e.NameValues.Single(p => p.Name == "state_list").Values[0], CultureInfo.InvariantCulture))];
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Dispose();
+        foreach (var (_, process) in Processes)
+        {
+            await process.DisposeAsync();
+        }
+        foreach (var listener in Listeners)
+        {
+            await listener.DisposeAsync();
+        }
+        await Redis.DisposeAsync();
+    }
+
+    /// <summary>What a chaos run did to the ledger.</summary>
+    public sealed record Report(int Acknowledged, int Clients, long Missing, IReadOnlyList<string> Backwards, long Duplicates,
+        IReadOnlyList<string> Unregistered, int Faults, IReadOnlyList<string> Problems)
+    {
+        public bool Clean => Missing == 0 && Backwards.Count == 0 && Unregistered.Count == 0 && Problems.Count == 0;
+
+        public override string ToString() =>
+            $"ledger: {Acknowledged} acknowledged events x {Clients} clients after {Faults} faults; missing {Missing}, backwards {Backwards.Count}, " +
+            $"duplicates {Duplicates}, registrations lost {Unregistered.Count}, unhandled exceptions logged {Problems.Count} -> {(Clean ? "CLEAN" : "FAILED")}";
+    }
+}
