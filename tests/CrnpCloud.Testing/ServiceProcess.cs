@@ -43,7 +43,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static ServiceProcess Start(string project, IDictionary<string, string> environment) => Start(project, project, [], environment);
 
     /// <summary>Starts <c>services/PROJECT/bin/CONFIG/net10.0/ASSEMBLY.dll</c> (or <c>operator/...</c>) with arguments and extra environment.</summary>
-    public static ServiceProcess Start(string project, string assembly, IEnumerable<string> arguments, IDictionary<string, string> environment)
+    /// <param name="launcher">a command the process runs under, e.g. <c>ip netns exec NAME</c> (it must exec, keeping the pid)</param>
+    public static ServiceProcess Start(string project, string assembly, IEnumerable<string> arguments, IDictionary<string, string> environment, IReadOnlyList<string>? launcher = null)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
         var folder = Directory.Exists(Path.Combine(RepoRoot(), "services", project)) ? "services" : "operator";
@@ -53,7 +54,12 @@ public sealed class ServiceProcess : IAsyncDisposable
             throw new FileNotFoundException($"build it first: dotnet build -c {configuration} {folder}/{project}", dll);
         }
 
-        var info = new ProcessStartInfo("dotnet", [dll, .. arguments]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = launcher is { Count: > 0 }
+            ? new ProcessStartInfo(launcher[0], [.. launcher.Skip(1), "dotnet", dll, .. arguments])
+            : new ProcessStartInfo("dotnet", [dll, .. arguments]);
+        info.UseShellExecute = false;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

@@ -21,3 +21,10 @@ if ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 echo "install-deps: helm $("$(bash charts/tools/install-helm.sh)" version --short)"
+
+# The network-fault tests put clients in network namespaces with `ip` (iproute2).
+if ! command -v ip >/dev/null 2>&1; then
+  echo "install-deps: installing iproute2 (Debian package)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
+fi

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using CrnpCloud.Testing;
+using Xunit.Abstractions;
+
+namespace CrnpCloud.EndToEnd.Tests;
+
+/// <summary>
+/// Clients on their own network hosts: a network namespace each, joined to this host by a veth pair,
+/// running `crnpctl listen`. One goes silent (its link goes down: packets vanish, nothing answers),
+/// one sits behind a link that flaps; a client on loopback is the control. Needs root and a kernel that
+/// allows network namespaces; skipped with the reason otherwise.
+/// </summary>
+public sealed class NetworkFaultTests(RedisServerFixture redis, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
+{
+    private const int Events = 100;
+
+    [SkippableFact]
+    public async Task SilentAndFlappingClientHosts_RetriesThenRemoval_PerTheSpec_OthersUnaffected()
+    {
+        Skip.IfNot(NetHost.Supported(out var why), why);
+        await using var silent = NetHost.Create();
+        await using var flapping = NetHost.Create();
+
+        var prefix = RedisStores.UniquePrefix();
+        await using var cluster = await Cluster.StartSeparateAsync(redis.Server, new Dictionary<string, string>
+        {
+            ["Crnp__Store__KeyPrefix"] = prefix,
+            ["Crnp__Edge__AllowHosts"] = "ALL",
+            ["Crnp__Delivery__RetryCount"] = "3",
+            ["Crnp__Delivery__RetryInterval"] = "00:00:01",
+            ["Crnp__Delivery__ClientTimeout"] = "00:00:01",
+        });
+        var edgePort = int.Parse(cluster.Edge.Split(':')[^1], CultureInfo.InvariantCulture);
+        ServiceProcess Listen(NetHost host) => ServiceProcess.Start("CrnpCloud.Cli", "crnpctl",
+            ["listen", "--server", $"{host.HostAddress}:{edgePort}", "--port", "0", "--events", "EC_Cluster/ESC_cluster_membership", "--json"],
+            new Dictionary<string, string>(), host.Launcher);
+        await using var silentClient = Listen(silent);
+        await using var flappingClient = Listen(flapping);
+        await using var control = CrnpTestListener.Start();
+        foreach (var client in new[] { silentClient, flappingClient })
+        {
+            await client.WaitForAsync(() => client.Errors.Any(l => l.StartsWith("registered (port", StringComparison.Ordinal)), "crnpctl listen registered from its namespace");
+        }
+        var reply = await CrnpTestClient.RegisterAsync(new IPEndPoint(IPAddress.Loopback, edgePort), new CallbackRegistration(RegistrationType.AddClient, control.Address.Port,
+            EquatableList.Of(new EventRegistration("EC_Cluster", "ESC_cluster_membership"))));
+        Assert.Equal(StatusCode.Ok, reply.Status);
+
+        await using var publish = Crnpctl.Start("publish", "--ingest", cluster.Ingest, "--class", "EC_Cluster", "--subclass", "ESC_cluster_membership",
+            "--nv", "node_list=n1", "--nv", "state_list=1", "--count", Events.ToString(CultureInfo.InvariantCulture), "--rate", "10");
+
+        // The silent host goes dark after its first events: the link is down, packets vanish.
+        await silentClient.WaitForAsync(() => silentClient.Output.Count >= 3, "the silent client got its first events");
+        await silent.LinkAsync(up: false);
+        var silentAt = Stopwatch.StartNew();
+
+        // The flapping host loses its link for 400 ms out of every 2.7 s while events flow. (Attempts come
+        // about 2 s apart, 1 s timeout + 1 s interval: a 2 s cycle would phase-lock with them.)
+        using var stopFlapping = new CancellationTokenSource();
+        var flaps = Task.Run(async () =>
+        {
+            while (!stopFlapping.IsCancellationRequested)
+            {
+                await flapping.LinkAsync(up: false);
+                await Task.Delay(400);
+                await flapping.LinkAsync(up: true);
+                await Task.Delay(2300);
+            }
+        });
+
+        Assert.Equal(0, await publish.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        await stopFlapping.CancelAsync();
+        await flaps;
+
+        // The control client and the flapping one get everything, in order; the silent one is removed
+        // after 1 + 3 attempts, each a connect timeout of 1 s, 1 s apart.
+        await control.WaitForAsync(Events, TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(0, Events), control.Events.Select(e => Seq(e.NameValues.Single(p => p.Name == "ev_seq").Values[0])));
+        await flappingClient.WaitForAsync(() => flappingClient.Output.Count >= Events, $"the flapping client printed {Events} events", TimeSpan.FromSeconds(60));
+        Assert.Equal(Enumerable.Range(0, Events), flappingClient.Output.Take(Events).Select(SeqOf));
+
+        var store = RedisStores.Create(redis.Connection, prefix);
+        await Eventually.TrueAsync(async () => (await store.ListRemovalsAsync(10)).Any(r => r.Client.Ip.ToString() == silent.ClientAddress),
+            "the silent client is removed", TimeSpan.FromSeconds(30));
+        var removal = (await store.ListRemovalsAsync(10)).Single(r => r.Client.Ip.ToString() == silent.ClientAddress);
+        output.WriteLine($"silent client removed {silentAt.Elapsed.TotalSeconds:F1} s after its link went down: {removal.Reason}");
+        Assert.Contains("4 delivery attempt(s) failed", removal.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(await store.ListRemovalsAsync(10), r => r.Client.Ip.ToString() == flapping.ClientAddress);
+        Assert.NotNull(await store.GetClientAsync(new CallbackAddress(IPAddress.Loopback, control.Address.Port)));
+    }
+
+    private static int Seq(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    private static int SeqOf(string jsonLine)
+    {
+        using var doc = JsonDocument.Parse(jsonLine);
+        return Seq(doc.RootElement.GetProperty("nvpairs").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "ev_seq")
+            .GetProperty("values")[0].GetString()!);
+    }
+}
+
+/// <summary>A network namespace joined to this host by a veth pair (10.231.N.1 here, 10.231.N.2 there), removed on dispose.</summary>
+internal sealed class NetHost : IAsyncDisposable
+{
+    private static int _next = Random.Shared.Next(1, 200);
+    private readonly string _namespace;
+    private readonly string _hostSide;
+    private readonly string _nsSide;
+
+    private NetHost(int n)
+    {
+        _namespace = $"crnp-t{Environment.ProcessId % 10000}-{n}";
+        _hostSide = $"vc{n}h{Environment.ProcessId % 1000}";
+        _nsSide = $"vc{n}n{Environment.ProcessId % 1000}";
+        HostAddress = $"10.231.{n}.1";
+        ClientAddress = $"10.231.{n}.2";
+    }
+
+    public string HostAddress { get; }
+
+    public string ClientAddress { get; }
+
+    public IReadOnlyList<string> Launcher => ["ip", "netns", "exec", _namespace];
+
+    public static bool Supported(out string reason)
+    {
+        if (Environment.UserName != "root")
+        {
+            reason = "network namespaces need root; skipped";
+            return false;
+        }
+        var probe = $"crnp-probe-{Environment.ProcessId}";
+        int code;
+        string errors;
+        try
+        {
+            (code, errors) = Ip("netns", "add", probe);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            reason = $"the ip command (iproute2) is not available ({ex.Message}); skipped";
+            return false;
+        }
+        Ip("netns", "del", probe);
+        reason = code == 0 ? "" : $"the kernel refused a network namespace ({errors.Trim()}); skipped";
+        return code == 0;
+    }
+
+    public static NetHost Create()
+    {
+        var host = new NetHost(Interlocked.Increment(ref _next) % 250 + 1);
+        Must(Ip("netns", "add", host._namespace));
+        Must(Ip("link", "add", host._hostSide, "type", "veth", "peer", "name", host._nsSide));
+        Must(Ip("link", "set", host._nsSide, "netns", host._namespace));
+        Must(Ip("addr", "add", host.HostAddress + "/24", "dev", host._hostSide));
+        Must(Ip("link", "set", host._hostSide, "up"));
+        Must(Ip("netns", "exec", host._namespace, "ip", "addr", "add", host.ClientAddress + "/24", "dev", host._nsSide));
+        Must(Ip("netns", "exec", host._namespace, "ip", "link", "set", host._nsSide, "up"));
+        Must(Ip("netns", "exec", host._namespace, "ip", "link", "set", "lo", "up"));
+        return host;
+    }
+
+    /// <summary>The client-side link: down = the host vanishes (nothing answers), up = back.</summary>
+    public Task LinkAsync(bool up)
+    {
+        Must(Ip("netns", "exec", _namespace, "ip", "link", "set", _nsSide, up ? "up" : "down"));
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Ip("link", "del", _hostSide);
+        Ip("netns", "del", _namespace);
+        return ValueTask.CompletedTask;
+    }
+
+    private static void Must((int Code, string Errors) result)
+    {
+        if (result.Code != 0)
+        {
+            throw new InvalidOperationException("ip: " + result.Errors);
+        }
+    }
+
+    private static (int Code, string Errors) Ip(params string[] args)
+    {
+        var info = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, errors);
+    }
+}
