@@ -31,7 +31,17 @@ public static class EventMatcher
         return true;
     }
 
-    public static bool MatchesAny(IEnumerable<EventRegistration> types, CrnpEvent evt) => types.Any(t => Matches(t, evt));
+    public static bool MatchesAny(IEnumerable<EventRegistration> types, CrnpEvent evt)
+    {
+        foreach (var type in types)
+        {
+            if (Matches(type, evt))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static bool HasPair(CrnpEvent evt, NameValue wanted)
     {

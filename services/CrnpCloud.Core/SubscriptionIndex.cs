@@ -3,19 +3,24 @@ using CrnpCloud.Protocol;
 namespace CrnpCloud.Core;
 
 /// <summary>
-/// Which clients have a type for a (class, subclass) or for a whole class, so fan-out looks only at
-/// candidates for the event's class and subclass instead of at every client. Not thread-safe: the
-/// owning store serialises access.
+/// Which clients have a type for a (class, subclass or none, first registered nvpair or none), so
+/// fan-out looks only at the clients of the event's own group or resource instead of at every client
+/// of its subclass (the same keying as the Redis store's index). A type's first nvpair must be in a
+/// matching event, so looking up each of the event's pairs finds every candidate; the matcher still
+/// checks each. Not thread-safe: the owning store serialises access.
 /// </summary>
 internal sealed class SubscriptionIndex
 {
-    private readonly Dictionary<(string Class, string? Subclass), Dictionary<CallbackAddress, int>> _byType = [];
+    private readonly Dictionary<(string Class, string? Subclass, NameValue? First), Dictionary<CallbackAddress, int>> _byType = [];
+
+    private static (string, string?, NameValue?) KeyOf(EventRegistration type) =>
+        (type.Class, type.Subclass, type.NameValues.Count > 0 ? type.NameValues[0] : null);
 
     public void Add(CallbackAddress client, IEnumerable<EventRegistration> types)
     {
         foreach (var type in types)
         {
-            var key = (type.Class, type.Subclass);
+            var key = KeyOf(type);
             if (!_byType.TryGetValue(key, out var clients))
             {
                 _byType[key] = clients = [];
@@ -28,7 +33,7 @@ internal sealed class SubscriptionIndex
     {
         foreach (var type in types)
         {
-            var key = (type.Class, type.Subclass);
+            var key = KeyOf(type);
             if (_byType.TryGetValue(key, out var clients) && clients.TryGetValue(client, out var count))
             {
                 if (count > 1)
@@ -47,15 +52,33 @@ internal sealed class SubscriptionIndex
         }
     }
 
-    /// <summary>Clients with a type for the event's class alone or for its class and subclass, each once.</summary>
+    /// <summary>Clients that may have a type matching the event, each once.</summary>
     public IEnumerable<CallbackAddress> Candidates(CrnpEvent evt)
     {
-        var classOnly = _byType.GetValueOrDefault((evt.Class, null));
-        var withSubclass = _byType.GetValueOrDefault((evt.Class, evt.Subclass));
-        if (classOnly is null)
+        Dictionary<CallbackAddress, int>? single = null;
+        HashSet<CallbackAddress>? union = null;
+        void Take((string, string?, NameValue?) key)
         {
-            return withSubclass?.Keys ?? Enumerable.Empty<CallbackAddress>();
+            if (!_byType.TryGetValue(key, out var clients))
+            {
+                return;
+            }
+            if (single is null)
+            {
+                single = clients;
+                return;
+            }
+            union ??= [.. single.Keys];
+            union.UnionWith(clients.Keys);
         }
-        return withSubclass is null ? classOnly.Keys : classOnly.Keys.Union(withSubclass.Keys);
+
+        Take((evt.Class, null, null));
+        Take((evt.Class, evt.Subclass, null));
+        foreach (var pair in evt.NameValues)
+        {
+            Take((evt.Class, null, pair));
+            Take((evt.Class, evt.Subclass, pair));
+        }
+        return union ?? (IEnumerable<CallbackAddress>?)single?.Keys ?? [];
     }
 }
