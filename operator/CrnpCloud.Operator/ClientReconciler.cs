@@ -56,7 +56,6 @@ internal sealed partial class ClientReconciler(
         var status = KubernetesJson.Deserialize<CrnpClientStatus>(before);
         var generation = meta.Generation;
         var now = time.GetUtcNow().UtcDateTime;
-        TimeSpan? again = null;
 
         if (!ClientSpecs.TryTypes(obj.Spec, out var types, out var invalid))
         {
@@ -154,7 +153,7 @@ internal sealed partial class ClientReconciler(
         }
         status.ObservedGeneration = generation;
         await WriteStatusAsync(obj, status, before, leading);
-        return again;
+        return null;
     }
 
     private async Task<RegistrationResult> EnsureRegisteredAsync(
@@ -234,8 +233,6 @@ internal sealed partial class ClientReconciler(
     };
 
     private static string Key(CrnpClient obj) => $"{obj.Metadata.NamespaceProperty}/{obj.Metadata.Name}";
-
-    public static bool IsConflict(Exception ex) => ex is HttpOperationException { Response.StatusCode: HttpStatusCode.Conflict or HttpStatusCode.NotFound };
 
     private static partial class Log
     {

@@ -35,12 +35,12 @@ internal static class ClientSpecs
             error = $"spec.reRegister '{spec.ReRegister}' must be Always or Never";
             return false;
         }
-        if (spec.Retry?.Count is < 0 or > 1000)
+        if (spec.Retry?.Count is { } count && !ServerSettings.ValidRetryCount(count))
         {
             error = "spec.retry.count must be between 0 and 1000";
             return false;
         }
-        if (spec.Retry?.Interval is { } interval && !(Durations.TryParse(interval, out var parsed) && parsed <= TimeSpan.FromDays(1)))
+        if (spec.Retry?.Interval is { } interval && !(Durations.TryParse(interval, out var parsed) && ServerSettings.ValidRetryInterval(parsed)))
         {
             error = $"spec.retry.interval '{interval}' is not a duration such as 30s or 1m30s (at most 24h)";
             return false;

@@ -149,9 +149,9 @@ internal sealed partial class OperatorRuntime(
             {
                 // Conflicts, an unreachable store or ingest, API errors: try again with backoff.
                 var n = failures[key] = failures.GetValueOrDefault(key) + 1;
-                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Min(n, 10))) * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-                telemetry.Reconciled(kind, ClientReconciler.IsConflict(ex) ? "conflict" : "error");
-                if (ClientReconciler.IsConflict(ex) || ex is StoreUnavailableException)
+                var delay = Backoff.Jittered(n, TimeSpan.FromMilliseconds(100), 10, TimeSpan.FromSeconds(30));
+                telemetry.Reconciled(kind, Backoff.IsConflict(ex) ? "conflict" : "error");
+                if (Backoff.IsConflict(ex) || ex is StoreUnavailableException)
                 {
                     Retrying(_logger, key, ex.Message, delay);
                 }

@@ -94,19 +94,19 @@ internal sealed partial class SettingsReconciler(
     /// <summary>What the CRD schema cannot check; null when the spec can be applied.</summary>
     internal static string? Validate(CrnpServerSpec spec)
     {
-        if (spec.RetryCount is < 0 or > 1000)
+        if (spec.RetryCount is { } count && !ServerSettings.ValidRetryCount(count))
         {
             return "spec.retryCount must be between 0 and 1000";
         }
-        if (spec.MaxClients is < 1 or > 10_000_000)
+        if (spec.MaxClients is { } max && !ServerSettings.ValidMaxClients(max))
         {
             return "spec.maxClients must be between 1 and 10000000";
         }
-        if (spec.RetryInterval is { } ri && !(Durations.TryParse(ri, out var interval) && interval <= TimeSpan.FromDays(1)))
+        if (spec.RetryInterval is { } ri && !(Durations.TryParse(ri, out var interval) && ServerSettings.ValidRetryInterval(interval)))
         {
             return $"spec.retryInterval '{ri}' is not a duration such as 30s (at most 24h)";
         }
-        if (spec.ClientTimeout is { } ct && !(Durations.TryParse(ct, out var timeout) && timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1)))
+        if (spec.ClientTimeout is { } ct && !(Durations.TryParse(ct, out var timeout) && ServerSettings.ValidClientTimeout(timeout)))
         {
             return $"spec.clientTimeout '{ct}' is not a duration between 10ms and 1h";
         }
@@ -117,7 +117,7 @@ internal sealed partial class SettingsReconciler(
                 return $"spec.{field} entry '{bad}' is not a CIDR, an IP address, LOCAL or ALL";
             }
         }
-        if (spec.VendorName is { Length: 0 or > 256 })
+        if (spec.VendorName is { } vendor && !ServerSettings.ValidVendorName(vendor))
         {
             return "spec.vendorName must be 1 to 256 characters";
         }

@@ -41,6 +41,18 @@ public sealed record ServerSettings
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    // The values a service can run with. The operator refuses anything else before writing it, and a
+    // service ignores anything else it finds (keeping its configured value); both ask here.
+    public static bool ValidRetryCount(int count) => count is >= 0 and <= 1000;
+
+    public static bool ValidRetryInterval(TimeSpan interval) => interval >= TimeSpan.Zero && interval <= TimeSpan.FromDays(1);
+
+    public static bool ValidClientTimeout(TimeSpan timeout) => timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1);
+
+    public static bool ValidMaxClients(int max) => max is >= 1 and <= 10_000_000;
+
+    public static bool ValidVendorName(string vendor) => vendor.Length is >= 1 and <= 256;
+
     /// <summary>Parses stored settings; throws <see cref="JsonException"/> for a corrupt document.</summary>
     public static ServerSettings FromJson(string json) =>
         JsonSerializer.Deserialize<ServerSettings>(json, Json) ?? throw new JsonException("settings document is null");

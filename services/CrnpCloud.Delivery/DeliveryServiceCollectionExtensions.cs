@@ -38,15 +38,15 @@ public static class DeliveryServiceCollectionExtensions
     // (the operator refuses them first) and the configured ones stay.
     internal static void ApplyLive(DeliveryOptions options, ServerSettings live)
     {
-        if (live.RetryCount is >= 0 and <= 1000)
+        if (live.RetryCount is { } count && ServerSettings.ValidRetryCount(count))
         {
-            options.RetryCount = live.RetryCount.Value;
+            options.RetryCount = count;
         }
-        if (live.RetryInterval is { } interval && ValidInterval(interval))
+        if (live.RetryInterval is { } interval && ServerSettings.ValidRetryInterval(interval))
         {
             options.RetryInterval = interval;
         }
-        if (live.ClientTimeout is { } timeout && timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1))
+        if (live.ClientTimeout is { } timeout && ServerSettings.ValidClientTimeout(timeout))
         {
             options.ClientTimeout = timeout;
         }
@@ -54,10 +54,8 @@ public static class DeliveryServiceCollectionExtensions
         foreach (var (client, retry) in live.ClientRetry)
         {
             options.ClientRetry[client] = new ClientRetry(
-                retry.Count is >= 0 and <= 1000 ? retry.Count : null,
-                retry.Interval is { } i && ValidInterval(i) ? i : null);
+                retry.Count is { } c && ServerSettings.ValidRetryCount(c) ? c : null,
+                retry.Interval is { } i && ServerSettings.ValidRetryInterval(i) ? i : null);
         }
     }
-
-    private static bool ValidInterval(TimeSpan interval) => interval >= TimeSpan.Zero && interval <= TimeSpan.FromDays(1);
 }

@@ -42,11 +42,11 @@ public static class EdgeServiceCollectionExtensions
     // ignored (the operator refuses it first); the configured one stays.
     internal static void ApplyLive(EdgeOptions options, ServerSettings live)
     {
-        if (live.MaxClients is >= 1 and <= 10_000_000)
+        if (live.MaxClients is { } max && ServerSettings.ValidMaxClients(max))
         {
-            options.MaxClients = live.MaxClients.Value;
+            options.MaxClients = max;
         }
-        if (live.ClientTimeout is { } timeout && timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1))
+        if (live.ClientTimeout is { } timeout && ServerSettings.ValidClientTimeout(timeout))
         {
             options.ClientTimeout = timeout;
         }

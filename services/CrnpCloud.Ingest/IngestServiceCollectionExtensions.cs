@@ -28,7 +28,7 @@ public static class IngestServiceCollectionExtensions
         // The CrnpServer vendor name becomes the default vendor of published events.
         services.AddLiveSettings<IngestOptions>((o, live) =>
         {
-            if (!string.IsNullOrWhiteSpace(live.VendorName) && live.VendorName.Length <= 256)
+            if (!string.IsNullOrWhiteSpace(live.VendorName) && ServerSettings.ValidVendorName(live.VendorName))
             {
                 o.DefaultVendor = live.VendorName;
             }

@@ -153,17 +153,6 @@ internal sealed class Ledger
     private readonly Dictionary<long, long> _order = []; // bench sequence -> the store's global sequence
     private readonly Lock _lock = new();
 
-    public int Published
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _published.Count;
-            }
-        }
-    }
-
     public void RecordPublished(long sequence, long timestamp)
     {
         lock (_lock)

@@ -76,7 +76,7 @@ internal static class E2eBenchmark
         var receivers = Enumerable.Range(0, clientCount).Select(_ => CrnpTestListener.Start()).ToList();
         try
         {
-            var phase = await DeliverAsync(system, receivers, receivers, eventCount, rate, cancellationToken);
+            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken);
             if (floor)
             {
                 var concurrency = Math.Min(clientCount, mode == "processes" ? workers * 256 : 256);
@@ -108,7 +108,7 @@ internal static class E2eBenchmark
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
             var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
-            var phase = await DeliverAsync(system, receivers, receivers, eventCount, rate, cancellationToken);
+            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken);
             baseline = phase.Throughput;
             foreach (var r in receivers)
             {
@@ -123,7 +123,7 @@ internal static class E2eBenchmark
             var refusing = CrnpTestListener.Refusing();
             await system.RegisterAsync(blackHole.Address.Port);
             await system.RegisterAsync(refusing.Port);
-            var phase = await DeliverAsync(system, healthy, healthy, eventCount, rate, cancellationToken);
+            var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {(1 - (phase.Throughput / baseline)) * 100:F1}% lost (target <= 5%)"));
             foreach (var r in healthy)
@@ -137,10 +137,9 @@ internal static class E2eBenchmark
     private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document);
 
     /// <summary>Registers the receivers, publishes, waits for every delivery and prints the ledger, throughput, latency and process usage.</summary>
-    private static async Task<Phase> DeliverAsync(BenchSystem system, IReadOnlyList<CrnpTestListener> register, IReadOnlyList<CrnpTestListener> checkedReceivers,
-        int eventCount, double rate, CancellationToken cancellationToken)
+    private static async Task<Phase> DeliverAsync(BenchSystem system, IReadOnlyList<CrnpTestListener> receivers, int eventCount, double rate, CancellationToken cancellationToken)
     {
-        await system.RegisterAllAsync(register.Select(r => r.Address.Port));
+        await system.RegisterAllAsync(receivers.Select(r => r.Address.Port));
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken); // workers settle their partition shares
         var ledger = new Ledger();
         var before = system.Usage();
@@ -149,12 +148,12 @@ internal static class E2eBenchmark
         var published = Stopwatch.GetElapsedTime(started);
 
         var deadline = Stopwatch.StartNew();
-        while (checkedReceivers.Any(r => r.Received.Count < eventCount) && deadline.Elapsed < TimeSpan.FromMinutes(10))
+        while (receivers.Any(r => r.Received.Count < eventCount) && deadline.Elapsed < TimeSpan.FromMinutes(10))
         {
             await Task.Delay(50, cancellationToken);
         }
         await Task.Delay(300, cancellationToken); // stragglers and duplicates
-        var result = ledger.Check(checkedReceivers);
+        var result = ledger.Check(receivers);
         var wall = Stopwatch.GetElapsedTime(started, Math.Max(result.LastReceipt, started + 1)).TotalSeconds;
         var throughput = result.Delivered / wall;
         Console.WriteLine(result);
@@ -163,7 +162,7 @@ internal static class E2eBenchmark
         Console.WriteLine($"publish -> received: {Percentiles.Summary(result.Latencies)}");
         if (Environment.GetEnvironmentVariable("CRNP_BENCH_TIMELINE") == "1")
         {
-            var perSecond = checkedReceivers.SelectMany(r => r.Received).GroupBy(x => (int)Stopwatch.GetElapsedTime(started, x.At).TotalSeconds)
+            var perSecond = receivers.SelectMany(r => r.Received).GroupBy(x => (int)Stopwatch.GetElapsedTime(started, x.At).TotalSeconds)
                 .OrderBy(g => g.Key).Select(g => $"{g.Key}s:{g.Count()}");
             Console.WriteLine($"timeline (receipts per second since the first publish): {string.Join(' ', perSecond)}");
         }

@@ -68,17 +68,11 @@ internal sealed partial class Reflector<T, TList>(
             catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or JsonException or KubernetesException)
             {
                 failures++;
-                var delay = Backoff(failures);
+                var delay = Backoff.Jittered(failures, TimeSpan.FromMilliseconds(200), 8, TimeSpan.FromSeconds(30));
                 WatchFailed(logger, name, ex.Message, delay);
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
             }
         }
-    }
-
-    private TimeSpan Backoff(int failures)
-    {
-        var seconds = Math.Min(30, 0.2 * Math.Pow(2, Math.Min(failures, 8)));
-        return TimeSpan.FromSeconds(seconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
 
     private async Task<string> ListAsync(CancellationToken cancellationToken)
