@@ -3,6 +3,7 @@ using CrnpCloud.Core;
 using CrnpCloud.FakeKube;
 using CrnpCloud.Operator;
 using CrnpCloud.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CrnpCloud.Operator.Tests;
 
@@ -44,11 +45,19 @@ public sealed class Kube : IAsyncDisposable
         return settings;
     }
 
-    public async Task<WorkerHost> StartOperatorAsync(ICrnpStore store, string identity = "op-a", IDictionary<string, string?>? extra = null)
+    /// <param name="state">Used as the operator's leadership state, so a test can watch it from before the host starts.</param>
+    public async Task<WorkerHost> StartOperatorAsync(ICrnpStore store, string identity = "op-a", IDictionary<string, string?>? extra = null, LeadershipState? state = null)
     {
         var settings = Settings(identity, extra);
         settings["Crnp:Operator:Kubeconfig"] = Kubeconfig;
-        var host = await WorkerHost.StartAsync(store, b => b.AddCrnpOperator(), settings);
+        var host = await WorkerHost.StartAsync(store, b =>
+        {
+            b.AddCrnpOperator();
+            if (state is not null)
+            {
+                b.Services.AddSingleton(state); // the last registration wins
+            }
+        }, settings);
         _operators.Add(host);
         return host;
     }

@@ -15,21 +15,25 @@ public sealed class LeadershipTests(ITestOutputHelper output)
         var store = new InMemoryStore();
         var log = new List<(string Who, bool Leading, long At)>();
         var clock = Stopwatch.StartNew();
-        void Track(WorkerHost host, string who) =>
-            host.Services.GetRequiredService<LeadershipState>().Changed += leading =>
+        // Watched from before each host starts: an instance may win the Lease before StartAsync returns.
+        LeadershipState Tracked(string who)
+        {
+            var state = new LeadershipState();
+            state.Changed += leading =>
             {
                 lock (log)
                 {
                     log.Add((who, leading, clock.ElapsedMilliseconds));
                 }
             };
+            return state;
+        }
 
-        var a = await kube.StartOperatorAsync(store, "op-a");
-        Track(a, "op-a");
-        var b = await kube.StartOperatorAsync(store, "op-b");
-        Track(b, "op-b");
-        var stateA = a.Services.GetRequiredService<LeadershipState>();
-        var stateB = b.Services.GetRequiredService<LeadershipState>();
+        var stateA = Tracked("op-a");
+        var a = await kube.StartOperatorAsync(store, "op-a", state: stateA);
+        var stateB = Tracked("op-b");
+        var b = await kube.StartOperatorAsync(store, "op-b", state: stateB);
+        Assert.Same(stateA, a.Services.GetRequiredService<LeadershipState>());
 
         await Eventually.TrueAsync(() => Task.FromResult(stateA.IsLeading || stateB.IsLeading), "one instance leads");
         var (leader, follower, followerState) = stateA.IsLeading ? (a, "op-b", stateB) : (b, "op-a", stateA);
