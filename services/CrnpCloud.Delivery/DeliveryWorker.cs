@@ -18,6 +18,7 @@ internal sealed class DeliveryWorker(
 {
     private readonly Dictionary<int, OwnedPartition> _owned = [];
     private long _lastClaim;
+    private bool _marked;
 
     /// <summary>When the last lease round succeeded (a <see cref="TimeProvider"/> timestamp; 0 before the first).</summary>
     public long LastClaimTimestamp => Interlocked.Read(ref _lastClaim);
@@ -35,6 +36,10 @@ internal sealed class DeliveryWorker(
             var started = time.GetTimestamp();
             try
             {
+                if (!_marked)
+                {
+                    await EnsureSyncMarksAsync(stoppingToken);
+                }
                 var claim = await store.ClaimAsync(WorkerId, settings.LeaseTtl, stoppingToken);
                 // Trusted for 80% of the TTL from before the claim was sent: we stop before it can expire.
                 var validUntil = started + (long)(settings.LeaseTtl.TotalSeconds * 0.8 * time.TimestampFrequency);
@@ -60,7 +65,10 @@ internal sealed class DeliveryWorker(
                 DeliveryLog.LoopFault(logger, ex);
             }
 
-            await DropInvalidAsync();
+            if (await DropInvalidAsync())
+            {
+                lastCount = _owned.Count; // so getting them back is logged
+            }
             await ResyncAfterFailoverAsync(stoppingToken);
             telemetry.Partitions(_owned.Count);
             try
@@ -124,28 +132,37 @@ internal sealed class DeliveryWorker(
         }
     }
 
+    // Before this worker delivers anything, the installation's sync marks exist: the first worker of a
+    // new installation marks every partition with the instance answering now, in one step. Had a
+    // partition delivered first, a restart before the marks were written would look like a new
+    // installation and skip the resync (the failover test caught that).
+    private async Task EnsureSyncMarksAsync(CancellationToken stoppingToken)
+    {
+        var identity = await store.StoreIdentityAsync(stoppingToken);
+        if ((await store.SyncMarksAsync(stoppingToken)).Count == 0)
+        {
+            // False: another worker marked them between the read and this call, which is as good.
+            await store.InitializeSyncMarksAsync(identity, stoppingToken);
+        }
+        _marked = true;
+    }
+
     // A different store instance answering (failover, or a restart) may have lost recent events:
     // each partition remembers which instance its clients were last in sync with, and whoever holds
     // it queues the current state of every client's types when that is not the one answering now
-    // (CRNP-SPEC section 4). A new installation marks all partitions at once, so a partition with no
-    // mark (or another one) always means resync.
+    // (CRNP-SPEC section 4). Marks exist before anything is delivered (EnsureSyncMarksAsync), so a
+    // partition with no mark, or another one, always means resync: an instance that lost every mark
+    // lost the rest of its recent writes with them.
     private async Task ResyncAfterFailoverAsync(CancellationToken stoppingToken)
     {
+        if (!_marked)
+        {
+            return;
+        }
         try
         {
             var identity = await store.StoreIdentityAsync(stoppingToken);
             var marks = await store.SyncMarksAsync(stoppingToken);
-            if (marks.Count == 0)
-            {
-                if (await store.InitializeSyncMarksAsync(identity, stoppingToken))
-                {
-                    return;
-                }
-
-                // Another worker marked them between the read and the initialisation: read its marks,
-                // never judge by the stale empty read (that resent the current state to every client).
-                marks = await store.SyncMarksAsync(stoppingToken);
-            }
             foreach (var owned in _owned.Values.Where(p => p.IsValid))
             {
                 var partition = owned.Lease.Partition;
@@ -183,12 +200,13 @@ internal sealed class DeliveryWorker(
         }
     }
 
-    private async Task DropInvalidAsync()
+    /// <summary>Stops the partitions whose lease ran out or was lost; true when there were any.</summary>
+    private async Task<bool> DropInvalidAsync()
     {
         var invalid = _owned.Where(p => !p.Value.IsValid).ToList();
         if (invalid.Count == 0)
         {
-            return;
+            return false;
         }
         if (invalid.Any(p => !p.Value.IsLost))
         {
@@ -199,5 +217,6 @@ internal sealed class DeliveryWorker(
             await owned.StopAsync();
             _owned.Remove(partition);
         }
+        return true;
     }
 }

@@ -31,7 +31,7 @@ public sealed class FailoverTests
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException(ex.Message + "\nworker log:\n" + string.Join("\n", worker.Logs.Entries.TakeLast(60).Select(e => $"{e.Level} {e.Category} {e.Message[..Math.Min(160, e.Message.Length)]} {e.Exception?.GetType().Name}")), ex);
+            throw new TimeoutException(ex.Message + "\nworker log:\n" + string.Join("\n", worker.Logs.Entries.TakeLast(400).Select(e => $"{e.Level} {e.Category} {e.Message[..Math.Min(160, e.Message.Length)]} {e.Exception?.GetType().Name}")), ex);
         }
         try
         {
@@ -39,7 +39,7 @@ public sealed class FailoverTests
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException(ex.Message + "\nworker log:\n" + string.Join("\n", worker.Logs.Entries.TakeLast(60).Select(e => $"{e.Level} {e.Category} {e.Message[..Math.Min(160, e.Message.Length)]} {e.Exception?.GetType().Name}")), ex);
+            throw new TimeoutException(ex.Message + "\nworker log:\n" + string.Join("\n", worker.Logs.Entries.TakeLast(400).Select(e => $"{e.Level} {e.Category} {e.Message[..Math.Min(160, e.Message.Length)]} {e.Exception?.GetType().Name}")), ex);
         }
         await Eventually.TrueAsync(async () =>
         {
@@ -56,6 +56,28 @@ public sealed class FailoverTests
         await listener.WaitForAsync(4);
 
         Assert.Equal([0, 1, 1, 2], listener.Events.Select(NumberOf));
+    }
+
+    [Fact]
+    public async Task AStoreThatLostEverySyncMark_IsResyncedLikeAnotherInstance()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var connection = await RedisStores.ConnectAsync(redis);
+        var prefix = RedisStores.UniquePrefix();
+        var store = RedisStores.Create(connection, prefix);
+        await using var listener = CrnpTestListener.Start();
+        await RegisterAsync(store, listener.Address);
+        await using var worker = await StartWorkerAsync(store, Settings(("LeaseTtl", "00:00:01.500")));
+        await store.PublishAsync(Numbered(0));
+        await listener.WaitForAsync(1);
+
+        // The marks were written before the first delivery; an instance without any lost them, and
+        // with them whatever else was written recently: not a new installation.
+        Assert.NotEmpty(await store.SyncMarksAsync());
+        Assert.True(await connection.GetDatabase().KeyDeleteAsync(prefix + "{default}:synced"));
+        await listener.WaitForAsync(2);
+        Assert.Equal([0, 0], listener.Events.Select(NumberOf));
+        await Eventually.TrueAsync(async () => (await store.SyncMarksAsync()).Count > 0, "the partition is marked in sync again");
     }
 
     [Fact]
