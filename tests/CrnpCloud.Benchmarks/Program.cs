@@ -8,4 +8,5 @@ root.Subcommands.Add(DeliveryBenchmark.Command());
 root.Subcommands.Add(IdleBenchmark.Command());
 root.Subcommands.Add(E2eBenchmark.Command());
 root.Subcommands.Add(SoakCommand.Command());
+root.Subcommands.Add(RegistrationBenchmark.FloorServerCommand());
 return await root.Parse(args).InvokeAsync();

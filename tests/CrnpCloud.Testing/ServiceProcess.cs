@@ -18,6 +18,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private int _disposed;
+
     private ServiceProcess(Process process) => _process = process;
 
     public int Pid => _process.Id;
@@ -53,7 +55,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             throw new FileNotFoundException($"build it first: dotnet build -c {configuration} {folder}/{project}", dll);
         }
+        return StartDll(assembly, dll, arguments, environment, launcher);
+    }
 
+    /// <summary>Starts <c>dotnet DLL ARGUMENTS</c>; <paramref name="name"/> prefixes its relayed output.</summary>
+    public static ServiceProcess StartDll(string name, string dll, IEnumerable<string> arguments, IDictionary<string, string> environment, IReadOnlyList<string>? launcher = null)
+    {
+        var assembly = name;
         var info = launcher is { Count: > 0 }
             ? new ProcessStartInfo(launcher[0], [.. launcher.Skip(1), "dotnet", dll, .. arguments])
             : new ProcessStartInfo("dotnet", [dll, .. arguments]);
@@ -89,7 +97,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.Exited += (_, _) => service._exited.TrySetResult();
         if (!process.Start())
         {
-            throw new InvalidOperationException($"{project} did not start");
+            throw new InvalidOperationException($"{name} did not start");
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -156,8 +164,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>CPU seconds used so far (user + system) and peak resident memory in MiB, from /proc.</summary>
     public (double CpuSeconds, double PeakRssMiB) Usage() => ProcUsage.Of(_process.Id);
 
+    /// <summary>Stops it with SIGTERM (up to 30 s) and releases it; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         if (!_process.HasExited)
         {
             using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
