@@ -21,15 +21,17 @@ internal static class RegistrationBenchmark
         var clients = new Option<int>("--clients") { Description = "distinct callback ports (re-registrations replace)", DefaultValueFactory = _ => 1000 };
         var store = new Option<string>("--store") { Description = "redis or memory", DefaultValueFactory = _ => "redis" };
         store.AcceptOnlyFromAmong("redis", "memory");
+        var fsync = new Option<string>("--fsync") { Description = "redis-server appendfsync: everysec (the chart's) or always (each OK on disk)", DefaultValueFactory = _ => "everysec" };
+        fsync.AcceptOnlyFromAmong("everysec", "always");
         var floor = new Option<bool>("--floor") { Description = "then run the same load against a minimal reply server (the floor)", DefaultValueFactory = _ => true };
-        var command = new Command("registrations", "registration reply latency at a steady rate (issue 3, scenario 4)") { rate, seconds, clients, store, floor };
-        command.SetAction((result, token) => RunAsync(result.GetValue(rate), result.GetValue(seconds), result.GetValue(clients), result.GetValue(store)!, result.GetValue(floor), token));
+        var command = new Command("registrations", "registration reply latency at a steady rate (issue 3, scenario 4)") { rate, seconds, clients, store, fsync, floor };
+        command.SetAction((result, token) => RunAsync(result.GetValue(rate), result.GetValue(seconds), result.GetValue(clients), result.GetValue(store)!, result.GetValue(fsync)!, result.GetValue(floor), token));
         return command;
     }
 
-    private static async Task<int> RunAsync(int rate, int seconds, int clientCount, string storeKind, bool floor, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int rate, int seconds, int clientCount, string storeKind, string fsync, bool floor, CancellationToken cancellationToken)
     {
-        await using var redis = storeKind == "redis" ? await RedisServer.StartAsync() : null;
+        await using var redis = storeKind == "redis" ? await RedisServer.StartAsync(fsync) : null;
         var port = RedisServer.FreePort();
         var environment = new Dictionary<string, string>
         {
@@ -55,7 +57,7 @@ internal static class RegistrationBenchmark
             }
         }, "the edge answers");
 
-        Console.WriteLine($"registrations: {rate}/s for {seconds} s, {clientCount} clients, store={storeKind}, edge pid {edge.Pid}");
+        Console.WriteLine($"registrations: {rate}/s for {seconds} s, {clientCount} clients, store={storeKind}{(redis is null ? "" : $" (appendfsync {fsync})")}, edge pid {edge.Pid}");
         var cpuBefore = edge.Usage().CpuSeconds;
         var run = await DriveAsync(server, documents, rate, seconds, cancellationToken);
         var (cpuAfter, peakRss) = edge.Usage();
