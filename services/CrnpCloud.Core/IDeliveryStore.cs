@@ -42,8 +42,12 @@ public interface IDeliveryStore
     /// </summary>
     Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);
 
-    /// <summary>Counts a failed delivery attempt in the client's status, with its reason (no-op for an unknown client).</summary>
-    Task RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Counts a failed delivery attempt in the client's status, with its reason. Returns the client's
+    /// consecutive failed attempts including this one (since its last delivery or registration), or 0
+    /// for an unknown client (nothing is recorded for it).
+    /// </summary>
+    Task<int> RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default);
 
     /// <summary>How deliveries to a client are going; null when it is not registered.</summary>
     Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default);

@@ -109,17 +109,18 @@ public sealed partial class InMemoryStore
         }
     }
 
-    public Task RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default)
+    public Task<int> RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            if (_clients.TryGetValue(client, out var state))
+            if (!_clients.TryGetValue(client, out var state))
             {
-                state.Failures++;
-                state.LastFailure = reason;
-                state.LastFailureAt = _time.GetUtcNow();
+                return Task.FromResult(0);
             }
-            return Task.CompletedTask;
+            state.Failures++;
+            state.LastFailure = reason;
+            state.LastFailureAt = _time.GetUtcNow();
+            return Task.FromResult(state.Failures);
         }
     }
 

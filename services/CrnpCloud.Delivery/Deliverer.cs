@@ -118,9 +118,13 @@ internal sealed class Deliverer(
             {
                 reason = ex.Message;
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
+
+                // The store counts the client's consecutive failures, so attempts made before a pause
+                // (a lease deadline that lapsed under load, a hand-over to another worker) count toward
+                // removal too: the count never starts over for the same undelivered entry.
+                attempt = Math.Max(attempt, await RecordFailureAsync(client, reason));
                 telemetry.Attempted(false, attempt, time.GetElapsedTime(started), null);
-                DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, attempts, reason);
-                await RecordFailureAsync(client, reason);
+                DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, Math.Max(attempt, attempts), reason);
             }
             finally
             {
@@ -152,17 +156,18 @@ internal sealed class Deliverer(
         return Outcome.Removed;
     }
 
-    // The failure count is status for people (admin API, operator); a store hiccup must not turn
-    // into a lost retry, so it is skipped then.
-    private async Task RecordFailureAsync(CallbackAddress client, string reason)
+    // The client's consecutive failures, or 0 when the store cannot say: a store hiccup must not turn
+    // into a lost retry, so this attempt then counts on its own.
+    private async Task<int> RecordFailureAsync(CallbackAddress client, string reason)
     {
         try
         {
-            await delivery.RecordFailureAsync(client, reason, CancellationToken.None);
+            return await delivery.RecordFailureAsync(client, reason, CancellationToken.None);
         }
         catch (StoreUnavailableException)
         {
             DeliveryLog.StoreUnavailable(logger, client.ToString());
+            return 0;
         }
     }
 

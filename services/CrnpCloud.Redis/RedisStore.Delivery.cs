@@ -111,8 +111,8 @@ public sealed partial class RedisStore
             return (ToAckResult((int)result[0]), (int)result[1]);
         });
 
-    public Task RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default) =>
-        Guard(async () => await Db.ScriptEvaluateAsync(Scripts.RecordFailure, [], [_keys.Prefix, RedisKeys.Id(client), reason]));
+    public Task<int> RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default) =>
+        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.RecordFailure, [], [_keys.Prefix, RedisKeys.Id(client), reason]));
 
     public Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default) =>
         Guard(async () =>

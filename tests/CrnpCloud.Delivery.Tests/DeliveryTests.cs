@@ -58,6 +58,30 @@ public abstract class DeliveryTests
     }
 
     [Fact]
+    public async Task AttemptsMadeBeforeAHandOver_CountTowardRemoval()
+    {
+        var store = await CreateStoreAsync();
+        var refusing = CrnpTestListener.Refusing();
+        await RegisterAsync(store, refusing);
+        await store.PublishAsync(Numbered(0));
+
+        // A previous owner made two attempts on this entry and then lost the partition (or paused
+        // past its lease deadline): the store holds the client's consecutive failures.
+        var delivery = (IDeliveryStore)store;
+        await delivery.RecordFailureAsync(refusing, "ConnectionRefused");
+        await delivery.RecordFailureAsync(refusing, "ConnectionRefused");
+        await using var worker = await StartWorkerAsync(store);
+
+        await Eventually.TrueAsync(async () => await store.GetClientAsync(refusing) is null, "the refusing client is removed");
+        var removal = Assert.Single(await delivery.ListRemovalsAsync(10));
+        Assert.Contains("4 delivery attempt(s) failed", removal.Reason, StringComparison.Ordinal);
+        var attempts = worker.Logs.Entries.Where(e => e.Message.Contains($"to {refusing} failed", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.Contains("attempt 3 of 4", attempts[0], StringComparison.Ordinal);
+        Assert.Contains("attempt 4 of 4", attempts[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RefusingClient_IsRemoved_OthersStillServed_AndTheRemovalIsRecorded()
     {
         var store = await CreateStoreAsync();

@@ -95,9 +95,9 @@ public abstract class DeliveryStoreContractTests
         var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases.Single(l => l.Partition == partition);
 
         var fresh = await delivery.GetDeliveryStatusAsync(client);
-        await delivery.RecordFailureAsync(client, "ConnectionRefused");
-        await delivery.RecordFailureAsync(client, "TimedOut");
-        await delivery.RecordFailureAsync(unknown, "ConnectionRefused");
+        Assert.Equal(1, await delivery.RecordFailureAsync(client, "ConnectionRefused"));
+        Assert.Equal(2, await delivery.RecordFailureAsync(client, "TimedOut"));
+        Assert.Equal(0, await delivery.RecordFailureAsync(unknown, "ConnectionRefused"));
         var failing = await delivery.GetDeliveryStatusAsync(client);
         var entry = (await store.PeekQueueAsync(client, 1)).Single();
         Assert.Equal(AckResult.Done, await delivery.AckAsync(client, entry.EntryId, lease));
