@@ -9,4 +9,6 @@ root.Subcommands.Add(IdleBenchmark.Command());
 root.Subcommands.Add(E2eBenchmark.Command());
 root.Subcommands.Add(SoakCommand.Command());
 root.Subcommands.Add(RegistrationBenchmark.FloorServerCommand());
+root.Subcommands.Add(PortsBenchmark.Command());
+root.Subcommands.Add(PortsBenchmark.SenderCommand());
 return await root.Parse(args).InvokeAsync();
