@@ -97,6 +97,20 @@ public sealed class ChartTests
     }
 
     [Fact]
+    public void DeliverySysctls_ReachOnlyTheDeliveryPods()
+    {
+        static V1Deployment Delivery(IEnumerable<object> objects) => objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "crnpcloud-delivery");
+        var defaults = Helm.Render();
+        Assert.All(defaults.OfType<V1Deployment>(), d => Assert.Null(d.Spec.Template.Spec.SecurityContext.Sysctls));
+
+        var tuned = Helm.Render(Ci("loadbalancer-values.yaml"));
+        var sysctl = Assert.Single(Delivery(tuned).Spec.Template.Spec.SecurityContext.Sysctls);
+        Assert.Equal(("net.ipv4.tcp_tw_reuse", "1"), (sysctl.Name, sysctl.Value));
+        Assert.True(Delivery(tuned).Spec.Template.Spec.SecurityContext.RunAsNonRoot);
+        Assert.All(tuned.OfType<V1Deployment>().Where(d => d.Metadata.Name != "crnpcloud-delivery"), d => Assert.Null(d.Spec.Template.Spec.SecurityContext.Sysctls));
+    }
+
+    [Fact]
     public void ExternalRedis_UsesTheUrlAndThePasswordSecret_AndBundlesNoRedis()
     {
         var objects = Helm.Render(Ci("external-redis-values.yaml"));

@@ -1,7 +1,7 @@
 {{/*
 A CrnpCloud component's Deployment. Call with a dict:
   root, component, replicas (omit with an HPA), resources, ports (list of {name, port}),
-  env (extra env entries, optional), serviceAccount (optional).
+  env (extra env entries, optional), serviceAccount (optional), sysctls (pod sysctls, optional).
 */}}
 {{- define "crnpcloud.deployment" -}}
 {{- $root := .root -}}
@@ -38,6 +38,10 @@ spec:
       {{- end }}
       securityContext:
         {{- include "crnpcloud.podSecurityContext" 1654 | nindent 8 }}
+        {{- with .sysctls }}
+        sysctls:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
       terminationGracePeriodSeconds: 30
       topologySpreadConstraints:
         - maxSkew: 1
