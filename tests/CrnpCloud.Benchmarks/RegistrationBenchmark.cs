@@ -45,17 +45,7 @@ internal static class RegistrationBenchmark
             RegistrationType.AddClient, 20000 + i,
             new EventRegistration("EC_Cluster", "ESC_cluster_membership"),
             new EventRegistration("EC_Cluster", "ESC_cluster_rg_state", new NameValue("rg_name", "rg" + (i % 50)))))).ToArray();
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                return (await CrnpTestClient.SendAsync(server, documents[0])).Status == StatusCode.Ok;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                return false;
-            }
-        }, "the edge answers");
+        await AnswersAsync(server, documents[0], "the edge answers");
 
         Console.WriteLine($"registrations: {rate}/s for {seconds} s, {clientCount} clients, store={storeKind}{(redis is null ? "" : $" (appendfsync {fsync})")}, edge pid {edge.Pid}");
         var cpuBefore = edge.Usage().CpuSeconds;
@@ -76,17 +66,7 @@ internal static class RegistrationBenchmark
             await using var replier = ServiceProcess.StartDll("reply-floor", typeof(RegistrationBenchmark).Assembly.Location,
                 ["reply-floor", "--port", floorPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>());
             var floorServer = new IPEndPoint(IPAddress.Loopback, floorPort);
-            await Eventually.TrueAsync(async () =>
-            {
-                try
-                {
-                    return (await CrnpTestClient.SendAsync(floorServer, documents[0])).Status == StatusCode.Ok;
-                }
-                catch (System.Net.Sockets.SocketException)
-                {
-                    return false;
-                }
-            }, "the floor server answers");
+            await AnswersAsync(floorServer, documents[0], "the floor server answers");
             var floorCpuBefore = replier.Usage().CpuSeconds;
             var baseline = await DriveAsync(floorServer, documents, rate, seconds, cancellationToken);
             var floorCpu = replier.Usage().CpuSeconds - floorCpuBefore;
@@ -95,6 +75,18 @@ internal static class RegistrationBenchmark
         }
         return failures.Count == 0 ? 0 : 1;
     }
+    private static Task AnswersAsync(IPEndPoint server, byte[] document, string what) => Eventually.TrueAsync(async () =>
+    {
+        try
+        {
+            return (await CrnpTestClient.SendAsync(server, document)).Status == StatusCode.Ok;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }, what);
+
     private sealed record Run(List<double> Latencies, List<double> Lateness, Dictionary<string, int> Failures, int Total, double Wall);
 
     // Open loop: each send starts at its slot (i / rate) whether or not earlier ones were answered.
