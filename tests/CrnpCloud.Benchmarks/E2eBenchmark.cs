@@ -62,11 +62,11 @@ internal static class E2eBenchmark
                 // 1. 1,000 clients, all subscribed, sustained publish: throughput, and the floor ratio.
                 // A sustained rate is measured after a warm-up of 60 events (the first seconds run tier-0
                 // JIT code while the workers compete with the publisher for the 2 cores).
-                "fanout" => await FanoutAsync(mode, workers, clients ?? 1000, events ?? 120, rate ?? 0, floor: true, cancellationToken, Warmup ?? 60),
+                "fanout" => await FanoutAsync(mode, workers, clients ?? 1000, events ?? 120, rate ?? 0, Warmup ?? 60, floor: true, cancellationToken),
                 // Target: publish -> delivered p50 <= 2 ms, p99 <= 15 ms at 1,000 events/s to 10 clients.
-                "latency" => await FanoutAsync(mode, workers, clients ?? 10, events ?? 10_000, rate ?? 1000, floor: false, cancellationToken),
+                "latency" => await FanoutAsync(mode, workers, clients ?? 10, events ?? 10_000, rate ?? 1000, Warmup ?? 0, floor: false, cancellationToken),
                 // 2. one client, maximum ordered rate.
-                "single" => await FanoutAsync(mode, workers, clients ?? 1, events ?? 5000, rate ?? 0, floor: true, cancellationToken),
+                "single" => await FanoutAsync(mode, workers, clients ?? 1, events ?? 5000, rate ?? 0, Warmup ?? 0, floor: true, cancellationToken),
                 // 3. 100 clients, one black hole and one refusing: what the other 98 lose.
                 "faulty" => await FaultyAsync(mode, workers, clients ?? 100, events ?? 200, rate ?? 0, cancellationToken),
                 _ => throw new ArgumentException($"unknown scenario {s}"),
@@ -75,28 +75,26 @@ internal static class E2eBenchmark
         return valid ? 0 : 1;
     }
 
-    private static async Task<bool> FanoutAsync(string mode, int workers, int clientCount, int eventCount, double rate, bool floor, CancellationToken cancellationToken, int? warmup = null)
+    private static async Task<bool> FanoutAsync(string mode, int workers, int clientCount, int eventCount, double rate, int warmup, bool floor, CancellationToken cancellationToken)
     {
-        warmup ??= Warmup ?? 0;
         Console.WriteLine($"== {mode}{(mode == "processes" ? $" (redis appendfsync {Fsync})" : "")}: {clientCount} client(s) x {eventCount} events = {(long)clientCount * eventCount} deliveries, {(mode == "processes" ? $"{workers} worker(s), " : "")}publishing {(rate > 0 ? $"{rate} events/s" : "as fast as accepted")}");
         await using var system = await BenchSystem.StartAsync(mode, workers, Fsync, Extra);
         var receivers = Enumerable.Range(0, clientCount).Select(_ => CrnpTestListener.Start()).ToList();
         try
         {
-            await system.RegisterAllAsync(receivers.Select(r => r.Address.Port));
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken); // workers settle their partition shares
+            await RegisterAsync(system, receivers, cancellationToken);
             var warm = true;
             if (warmup > 0)
             {
                 Console.WriteLine($"-- warm-up: {warmup} events, not measured");
-                warm = (await DeliverAsync(system, receivers, warmup.Value, 0, cancellationToken, registered: true)).Result.Valid;
+                warm = (await DeliverAsync(system, receivers, warmup, 0, cancellationToken)).Result.Valid;
                 foreach (var r in receivers)
                 {
                     r.Received.Clear();
                 }
                 Console.WriteLine("-- measured:");
             }
-            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, registered: true, firstSequence: 1_000_000);
+            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             if (floor)
             {
                 var concurrency = Math.Min(clientCount, mode == "processes" ? workers * 256 : 256);
@@ -128,6 +126,7 @@ internal static class E2eBenchmark
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
             var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
+            await RegisterAsync(system, receivers, cancellationToken);
             var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken);
             baseline = phase.Throughput;
             foreach (var r in receivers)
@@ -143,6 +142,7 @@ internal static class E2eBenchmark
             var refusing = CrnpTestListener.Refusing();
             await system.RegisterAsync(blackHole.Address.Port);
             await system.RegisterAsync(refusing.Port);
+            await RegisterAsync(system, healthy, cancellationToken);
             var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {(1 - (phase.Throughput / baseline)) * 100:F1}% lost (target <= 5%)"));
@@ -156,17 +156,18 @@ internal static class E2eBenchmark
 
     private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document);
 
-    /// <summary>Registers the receivers, publishes, waits for every delivery and prints the ledger, throughput, latency and process usage.</summary>
-    /// <param name="registered">the receivers are registered already (a warm-up ran); otherwise they are registered first</param>
+    /// <summary>Registers the receivers through the edge, then gives the workers time to settle their partition shares.</summary>
+    private static async Task RegisterAsync(BenchSystem system, IEnumerable<CrnpTestListener> receivers, CancellationToken cancellationToken)
+    {
+        await system.RegisterAllAsync(receivers.Select(r => r.Address.Port));
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+    }
+
+    /// <summary>Publishes to registered receivers, waits for every delivery and prints the ledger, throughput, latency and process usage.</summary>
     /// <param name="firstSequence">the first event's benchmark number: a measured phase numbers apart from its warm-up</param>
     private static async Task<Phase> DeliverAsync(BenchSystem system, IReadOnlyList<CrnpTestListener> receivers, int eventCount, double rate, CancellationToken cancellationToken,
-        bool registered = false, long firstSequence = 0)
+        long firstSequence = 0)
     {
-        if (!registered)
-        {
-            await system.RegisterAllAsync(receivers.Select(r => r.Address.Port));
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken); // workers settle their partition shares
-        }
         var ledger = new Ledger();
         var before = system.Usage();
         var started = Stopwatch.GetTimestamp();

@@ -61,7 +61,6 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Starts <c>dotnet DLL ARGUMENTS</c>; <paramref name="name"/> prefixes its relayed output.</summary>
     public static ServiceProcess StartDll(string name, string dll, IEnumerable<string> arguments, IDictionary<string, string> environment, IReadOnlyList<string>? launcher = null)
     {
-        var assembly = name;
         var info = launcher is { Count: > 0 }
             ? new ProcessStartInfo(launcher[0], [.. launcher.Skip(1), "dotnet", dll, .. arguments])
             : new ProcessStartInfo("dotnet", [dll, .. arguments]);
@@ -83,7 +82,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             if (e.Data is not null)
             {
                 service._output.Enqueue(e.Data);
-                Console.Error.WriteLine($"[{assembly}] {e.Data}");
+                Console.Error.WriteLine($"[{name}] {e.Data}");
             }
         };
         process.ErrorDataReceived += (_, e) =>
@@ -91,7 +90,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             if (e.Data is not null)
             {
                 service._errors.Enqueue(e.Data);
-                Console.Error.WriteLine($"[{assembly}] {e.Data}");
+                Console.Error.WriteLine($"[{name}] {e.Data}");
             }
         };
         process.Exited += (_, _) => service._exited.TrySetResult();
