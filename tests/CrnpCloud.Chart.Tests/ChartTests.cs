@@ -222,6 +222,8 @@ public sealed class ChartTests
     [InlineData("edgee.replicas=2", "Additional property edgee is not allowed")]
     [InlineData("delivery.retryInterval=30s", "delivery.retryInterval: Does not match pattern")]
     [InlineData("redis.enabled=false", "Must validate \"then\"")]
+    [InlineData("delivery.sysctls[0].name=net.ipv4.tcp_tw_reuse", "delivery.sysctls.0: value is required")]
+    [InlineData("delivery.sysctls[0].name=TW reuse", "delivery.sysctls.0.name: Does not match pattern")]
     public void TheValuesSchema_RejectsWrongTypesAndUnknownKeys(string set, string expected)
     {
         var (code, _, errors) = Helm.Run("template", "crnpcloud", Helm.Chart, "--set", set);

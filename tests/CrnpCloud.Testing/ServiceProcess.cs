@@ -46,16 +46,16 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary>Starts <c>services/PROJECT/bin/CONFIG/net10.0/ASSEMBLY.dll</c> (or <c>operator/...</c>) with arguments and extra environment.</summary>
     /// <param name="launcher">a command the process runs under, e.g. <c>ip netns exec NAME</c> (it must exec, keeping the pid)</param>
-    public static ServiceProcess Start(string project, string assembly, IEnumerable<string> arguments, IDictionary<string, string> environment, IReadOnlyList<string>? launcher = null)
+    public static ServiceProcess Start(string project, string assembly, IEnumerable<string> arguments, IDictionary<string, string> environment, IReadOnlyList<string>? launcher = null) =>
+        StartDll(assembly, BuiltDll(project, assembly), arguments, environment, launcher);
+
+    /// <summary>The built <c>ASSEMBLY.dll</c> of a project, in the caller's configuration; throws if it was not built.</summary>
+    public static string BuiltDll(string project, string? assembly = null)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
         var folder = Directory.Exists(Path.Combine(RepoRoot(), "services", project)) ? "services" : "operator";
-        var dll = Path.Combine(RepoRoot(), folder, project, "bin", configuration, "net10.0", assembly + ".dll");
-        if (!File.Exists(dll))
-        {
-            throw new FileNotFoundException($"build it first: dotnet build -c {configuration} {folder}/{project}", dll);
-        }
-        return StartDll(assembly, dll, arguments, environment, launcher);
+        var dll = Path.Combine(RepoRoot(), folder, project, "bin", configuration, "net10.0", (assembly ?? project) + ".dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build it first: dotnet build -c {configuration} {folder}/{project}", dll);
     }
 
     /// <summary>Starts <c>dotnet DLL ARGUMENTS</c>; <paramref name="name"/> prefixes its relayed output.</summary>
