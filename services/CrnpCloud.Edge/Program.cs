@@ -2,6 +2,11 @@ using CrnpCloud.Edge;
 using CrnpCloud.Redis;
 using CrnpCloud.ServiceDefaults;
 
+if (ServiceVersion.PrintIfRequested(args))
+{
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("crnpcloud-edge");
 builder.AddCrnpRedisStore();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -43,12 +42,11 @@ public static class ServiceDefaultsExtensions
 
         services.AddStoreReadiness();
 
-        var version = Assembly.GetEntryAssembly()?.GetName().Version?.ToString() ?? "0.0.0";
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(
                 builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : serviceName,
                 serviceNamespace: "crnpcloud",
-                serviceVersion: version))
+                serviceVersion: ServiceVersion.Release))
             .WithTracing(tracing => tracing
                 .AddSource("CrnpCloud.*")
                 .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsManagement(context.Request.Path)))
