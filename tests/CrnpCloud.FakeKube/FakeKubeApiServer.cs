@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -58,7 +59,7 @@ public sealed record ApiRequest(string Verb, string Group, string Resource, stri
 /// older than the retained history, closing at timeoutSeconds. Tests can compact the history and cut
 /// every open watch.
 /// </summary>
-public sealed class FakeKubeApiServer : IAsyncDisposable
+public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
@@ -95,11 +96,19 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>Watches answered with 410 Gone so far.</summary>
     public int GoneAnswers { get; private set; }
 
-    public static async Task<FakeKubeApiServer> StartAsync(params ResourceKind[] kinds)
+    public static Task<FakeKubeApiServer> StartAsync(params ResourceKind[] kinds) => StartAsync(certificate: null, kinds);
+
+    private static async Task<FakeKubeApiServer> StartAsync(X509Certificate2? certificate, ResourceKind[] kinds)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         var server = new FakeKubeApiServer(app);
         server._kinds.AddRange(kinds);
@@ -228,6 +237,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext http)
     {
+        RecordCredential(http.Request.Headers.Authorization.ToString());
         var route = Route.Parse(http.Request.Path.Value ?? "", _kinds);
         if (route is null)
         {
