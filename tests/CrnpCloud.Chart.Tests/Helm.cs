@@ -45,6 +45,50 @@ public static class Helm
             .SelectMany(doc => KubernetesYaml.LoadAllFromString(doc, types))];
     }
 
+    /// <summary>
+    /// The install notes as `helm install` would print them. helm template does not render NOTES.txt
+    /// (and helm 3.17's client-only dry-run install still wants a cluster), so a copy of the chart gets one
+    /// more template that renders the same named template NOTES.txt includes.
+    /// </summary>
+    public static string Notes(string? valuesFile = null, params string[] sets)
+    {
+        var copy = Directory.CreateTempSubdirectory("crnp-notes-");
+        try
+        {
+            CopyDirectory(Chart, copy.FullName);
+            File.WriteAllText(Path.Combine(copy.FullName, "templates", "zz-notes-under-test.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: notes-under-test }\ndata:\n  notes: {{ include \"crnpcloud.notes\" . | quote }}\n");
+            var args = new List<string> { "template", "crnpcloud", copy.FullName, "--namespace", "crnp-system", "--show-only", "templates/zz-notes-under-test.yaml" };
+            if (valuesFile is not null)
+            {
+                args.AddRange(["-f", valuesFile]);
+            }
+            foreach (var set in sets)
+            {
+                args.AddRange(["--set", set]);
+            }
+            var (code, output, errors) = Run([.. args]);
+            Assert.True(code == 0, $"helm template (notes) failed: {errors}");
+            return KubernetesYaml.Deserialize<k8s.Models.V1ConfigMap>(output).Data["notes"];
+        }
+        finally
+        {
+            copy.Delete(recursive: true);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        }
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+
     private static (int, string, string) Run(string file, string[] args)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -124,3 +124,24 @@ checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha
 - name: tmp
   emptyDir: { sizeLimit: 64Mi }
 {{- end -}}
+
+{{/* The Secret holding the ingest's bearer tokens: the user's existing one, or the chart's own. */}}
+{{- define "crnpcloud.ingestTokensSecret" -}}
+{{- .Values.ingest.auth.existingSecret | default (printf "%s-ingest-tokens" (include "crnpcloud.fullname" .)) -}}
+{{- end -}}
+
+{{/* Key of the publish token (may call crnp.v1.EventIngest only) in that Secret. */}}
+{{- define "crnpcloud.ingestPublishKey" -}}
+{{- if .Values.ingest.auth.existingSecret -}}{{ .Values.ingest.auth.publishKey }}{{- else -}}publish{{- end -}}
+{{- end -}}
+
+{{/* Key of the admin token (may call every service, crnp.v1.Admin included) in that Secret. */}}
+{{- define "crnpcloud.ingestAdminKey" -}}
+{{- if .Values.ingest.auth.existingSecret -}}{{ .Values.ingest.auth.adminKey }}{{- else -}}admin{{- end -}}
+{{- end -}}
+
+{{/* An env entry taking its value from a key of the ingest tokens Secret. Call with (list $ "ENV_NAME" "key"). */}}
+{{- define "crnpcloud.tokenEnv" -}}
+{{- $root := index . 0 -}}
+{{- dict "name" (index . 1) "valueFrom" (dict "secretKeyRef" (dict "name" (include "crnpcloud.ingestTokensSecret" $root) "key" (index . 2))) | toJson -}}
+{{- end -}}
