@@ -23,13 +23,14 @@ public sealed class ChartTests
     public void Lint_Strict_WithEachCiValuesFile(string file) => AssertLints(["-f", Ci(file)]);
 
     [Fact]
-    public void TheCiValues_CoverDefaultsExternalRedisJaegerAndALoadBalancer()
+    public void TheCiValues_CoverDefaultsExternalRedisJaegerALoadBalancerAndMetrics()
     {
         var names = Helm.CiValues.Select(Path.GetFileName).ToList();
         Assert.Contains("default-values.yaml", names);
         Assert.Contains("external-redis-values.yaml", names);
         Assert.Contains("jaeger-values.yaml", names);
         Assert.Contains("loadbalancer-values.yaml", names);
+        Assert.Contains("metrics-values.yaml", names);
     }
 
     [Theory]
