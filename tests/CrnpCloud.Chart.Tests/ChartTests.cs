@@ -233,6 +233,12 @@ public sealed class ChartTests
     [InlineData("redis.enabled=false", "Must validate \"then\"")]
     [InlineData("delivery.sysctls[0].name=net.ipv4.tcp_tw_reuse", "delivery.sysctls.0: value is required")]
     [InlineData("delivery.sysctls[0].name=TW reuse", "delivery.sysctls.0.name: Does not match pattern")]
+    [InlineData("jaeger.image.tag=", "jaeger.image.tag: String length must be greater than or equal to 1")]
+    [InlineData("metrics.prometheusRule.failureRatio=2", "metrics.prometheusRule.failureRatio: Must be less than or equal to 1")]
+    [InlineData("metrics.serviceMonitor.interval=30s0", "metrics.serviceMonitor.interval: Does not match pattern")]
+    [InlineData("metrics.grafanaDashboard.enabled=yes", "metrics.grafanaDashboard.enabled: Invalid type")]
+    [InlineData("metrics.alerts=true", "Additional property alerts is not allowed")]
+    [InlineData("ingest.auth.publishKey=a.b", "ingest.auth.publishKey: Does not match pattern")]
     public void TheValuesSchema_RejectsWrongTypesAndUnknownKeys(string set, string expected)
     {
         var (code, _, errors) = Helm.Run("template", "crnpcloud", Helm.Chart, "--set", set);
