@@ -124,3 +124,77 @@ checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha
 - name: tmp
   emptyDir: { sizeLimit: 64Mi }
 {{- end -}}
+
+{{/* The Secret holding the ingest's bearer tokens: the user's existing one, or the chart's own. */}}
+{{- define "crnpcloud.ingestTokensSecret" -}}
+{{- .Values.ingest.auth.existingSecret | default (printf "%s-ingest-tokens" (include "crnpcloud.fullname" .)) -}}
+{{- end -}}
+
+{{/* Key of the publish token (may call crnp.v1.EventIngest only) in that Secret. */}}
+{{- define "crnpcloud.ingestPublishKey" -}}
+{{- if .Values.ingest.auth.existingSecret -}}{{ .Values.ingest.auth.publishKey }}{{- else -}}publish{{- end -}}
+{{- end -}}
+
+{{/* Key of the admin token (may call every service, crnp.v1.Admin included) in that Secret. */}}
+{{- define "crnpcloud.ingestAdminKey" -}}
+{{- if .Values.ingest.auth.existingSecret -}}{{ .Values.ingest.auth.adminKey }}{{- else -}}admin{{- end -}}
+{{- end -}}
+
+{{/* An env entry taking its value from a key of the ingest tokens Secret. Call with (list $ "ENV_NAME" "key"). */}}
+{{- define "crnpcloud.tokenEnv" -}}
+{{- $root := index . 0 -}}
+{{- dict "name" (index . 1) "valueFrom" (dict "secretKeyRef" (dict "name" (include "crnpcloud.ingestTokensSecret" $root) "key" (index . 2))) | toJson -}}
+{{- end -}}
+
+{{/*
+The Jaeger v2 configuration (OpenTelemetry Collector layout): OTLP receivers, a batch processor, the
+jaeger_storage_exporter into a bounded memory store, the jaeger_query UI, and the healthcheckv2
+extension the probes ask. Every endpoint listens on all addresses of the pod (Jaeger's own defaults
+are localhost for some of them).
+*/}}
+{{- define "crnpcloud.jaegerConfig" -}}
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    logs:
+      level: info
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 0.0.0.0:13133
+      status:
+        enabled: true
+        path: /status
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: {{ int .Values.jaeger.maxTraces }}
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 0.0.0.0:16686
+    grpc:
+      endpoint: 0.0.0.0:16685
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4317
+      http:
+        endpoint: 0.0.0.0:4318
+processors:
+  batch: {}
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+{{- end -}}

@@ -1,7 +1,9 @@
 {{/*
 A CrnpCloud component's Deployment. Call with a dict:
   root, component, replicas (omit with an HPA), resources, ports (list of {name, port}),
-  env (extra env entries, optional), serviceAccount (optional), sysctls (pod sysctls, optional).
+  env (extra env entries, optional), serviceAccount (optional), sysctls (pod sysctls, optional),
+  podLabels / podAnnotations (extra pod metadata, optional: on the pods only, never in a selector;
+  the chart's own keys win).
 */}}
 {{- define "crnpcloud.deployment" -}}
 {{- $root := .root -}}
@@ -22,9 +24,9 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "crnpcloud.labels" (list $root .component) | nindent 8 }}
+        {{- merge (include "crnpcloud.labels" (list $root .component) | fromYaml) (.podLabels | default dict) | toYaml | nindent 8 }}
       annotations:
-        {{- include "crnpcloud.podAnnotations" $root | nindent 8 }}
+        {{- merge (include "crnpcloud.podAnnotations" $root | fromYaml) (.podAnnotations | default dict) | toYaml | nindent 8 }}
     spec:
       {{- with .serviceAccount }}
       serviceAccountName: {{ . }}
