@@ -5,6 +5,7 @@ using CrnpCloud.Ingest.V1;
 using CrnpCloud.Protocol;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Reflection.V1Alpha;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StatusCode = Grpc.Core.StatusCode;
@@ -89,7 +90,7 @@ public sealed class TokenRoleTests
     }
 
     [Fact]
-    public async Task NoOrUnknownToken_IsUnauthenticated_OnEveryService_WhenOnlyPublishTokensAreSet()
+    public async Task NoOrUnknownToken_IsUnauthenticated_OnEveryCrnpService_WhenOnlyPublishTokensAreSet_HealthAndReflectionStayOpen()
     {
         await using var ingest = await IngestHost.StartAsync(await StoreWithAlphaAsync(), new Dictionary<string, string?> { ["Crnp:Ingest:PublishTokens"] = "pub-1" });
         using var refusals = new RefusalCounter(ingest.Services);
@@ -104,9 +105,15 @@ public sealed class TokenRoleTests
             await Assert.ThrowsAsync<RpcException>(() => AdminCalls[0].Call(admin, Bearer("pub-1x"))),
         };
         var health = await new Health.HealthClient(ingest.Channel).CheckAsync(new HealthCheckRequest());
+        using var reflection = new ServerReflection.ServerReflectionClient(ingest.Channel).ServerReflectionInfo();
+        await reflection.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await reflection.RequestStream.CompleteAsync();
+        var listed = await reflection.ResponseStream.MoveNext(CancellationToken.None);
 
         Assert.All(outcomes, ex => Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        Assert.True(listed);
+        Assert.Contains("crnp.v1.Admin", reflection.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name));
         Assert.Equal(3, refusals.Count("crnp.v1.EventIngest", "unauthenticated"));
         Assert.Equal(2, refusals.Count("crnp.v1.Admin", "unauthenticated"));
     }
