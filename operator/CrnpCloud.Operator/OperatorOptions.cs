@@ -54,10 +54,16 @@ public sealed class OperatorOptions
     /// <summary>Publish Node readiness changes as EC_Cluster/ESC_cluster_membership events.</summary>
     public bool NodeEvents { get; set; } = true;
 
+    /// <summary>
+    /// Publish every Node's pod CIDRs and addresses as the cluster networks the edge counts as LOCAL;
+    /// false clears them (LOCAL is then the edge's interfaces and its LocalNetworks only).
+    /// </summary>
+    public bool ClusterNetworks { get; set; } = true;
+
     /// <summary>Address of the ingest gRPC service the membership events are published to.</summary>
     public string IngestAddress { get; set; } = "http://localhost:9445";
 
-    /// <summary>Bearer token for the ingest service, when it requires one.</summary>
+    /// <summary>Bearer token for the ingest service, when it requires one (a publish token is enough).</summary>
     public string IngestToken { get; set; } = "";
 
     public string ResolvedNamespace() =>

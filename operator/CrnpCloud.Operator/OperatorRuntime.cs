@@ -8,8 +8,9 @@ namespace CrnpCloud.Operator;
 
 /// <summary>
 /// What runs while this replica leads: watches (CrnpClients, CrnpServers, Nodes), one de-duplicating
-/// work queue and its workers, and a periodic refresh of every CrnpClient's status. All of it stops
-/// when the leading token is cancelled, and nothing is written after that.
+/// work queue and its workers, and a periodic refresh of every CrnpClient's status. Nodes feed two
+/// keys: membership events and the cluster networks. All of it stops when the leading token is
+/// cancelled, and nothing is written after that.
 /// </summary>
 internal sealed partial class OperatorRuntime(
     IKubernetes kube,
@@ -17,12 +18,14 @@ internal sealed partial class OperatorRuntime(
     ClientReconciler clients,
     SettingsReconciler settings,
     MembershipPublisher membership,
+    ClusterNetworkPublisher networks,
     OperatorTelemetry telemetry,
     TimeProvider time,
     ILoggerFactory loggers)
 {
     private const string SettingsKey = "settings";
     private const string MembershipKey = "membership";
+    private const string NetworksKey = "networks";
     private const string ClientPrefix = "client:";
     private readonly ILogger _logger = loggers.CreateLogger<OperatorRuntime>();
 
@@ -47,7 +50,7 @@ internal sealed partial class OperatorRuntime(
             (rv, watch, ct) => kube.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(CrnpApi.Group, CrnpApi.Version, options.ResolvedNamespace(), CrnpApi.ServerPlural,
                 allowWatchBookmarks: watch ? true : null, resourceVersion: rv, timeoutSeconds: watch ? timeout : null, watch: watch, cancellationToken: ct),
             _logger, time);
-        var nodeWatch = options.NodeEvents
+        var nodeWatch = options.NodeEvents || options.ClusterNetworks
             ? new Reflector<V1Node, V1NodeList>("nodes",
                 (rv, watch, ct) => kube.CoreV1.ListNodeWithHttpMessagesAsync(
                     allowWatchBookmarks: watch ? true : null, resourceVersion: rv, timeoutSeconds: watch ? timeout : null, watch: watch, cancellationToken: ct),
@@ -64,7 +67,17 @@ internal sealed partial class OperatorRuntime(
         serverWatch.Changed += _ => queue.Add(SettingsKey);
         if (nodeWatch is not null)
         {
-            nodeWatch.Changed += _ => queue.Add(MembershipKey);
+            nodeWatch.Changed += _ =>
+            {
+                if (options.NodeEvents)
+                {
+                    queue.Add(MembershipKey);
+                }
+                if (options.ClusterNetworks)
+                {
+                    queue.Add(NetworksKey); // coalesced: one pending entry however many Node events
+                }
+            };
         }
 
         var tasks = new List<Task> { clientWatch.RunAsync(leading), serverWatch.RunAsync(leading) };
@@ -75,7 +88,9 @@ internal sealed partial class OperatorRuntime(
 
         // Reconcile only from a complete picture: wait for the first lists.
         await Task.WhenAll(clientWatch.Synced, serverWatch.Synced, nodeWatch?.Synced ?? Task.CompletedTask).WaitAsync(leading).ConfigureAwait(false);
+        networks.BeginTerm();
         queue.Add(SettingsKey);
+        queue.Add(NetworksKey); // also when publishing is off: then it clears what an earlier run wrote
         for (var i = 0; i < options.Workers; i++)
         {
             tasks.Add(WorkAsync(queue, clientWatch, serverWatch, nodeWatch, leading));
@@ -129,6 +144,10 @@ internal sealed partial class OperatorRuntime(
                 else if (key == MembershipKey && nodeWatch is not null)
                 {
                     await membership.ReconcileAsync(nodeWatch.Items, leading);
+                }
+                else if (key == NetworksKey)
+                {
+                    await networks.ReconcileAsync(options.ClusterNetworks && nodeWatch is not null ? nodeWatch.Items : [], leading);
                 }
                 else if (key.StartsWith(ClientPrefix, StringComparison.Ordinal))
                 {

@@ -44,6 +44,7 @@ public static class OperatorServiceCollectionExtensions
         services.AddSingleton<ClientReconciler>();
         services.AddSingleton<SettingsReconciler>();
         services.AddSingleton<MembershipPublisher>();
+        services.AddSingleton<ClusterNetworkPublisher>();
         services.AddSingleton<OperatorRuntime>();
         services.AddHostedService<LeaderElectionService>();
         services.AddStoreReadiness().AddCheck<LeadershipHealthCheck>("leadership", tags: [ServiceDefaultsExtensions.ReadyTag]);

@@ -6,7 +6,8 @@ namespace CrnpCloud.Operator;
 
 /// <summary>
 /// The selected CrnpServer and every CrnpClient's retry override -> the store's live settings,
-/// which the edge, ingest and delivery services apply without a restart. Every CrnpServer gets an
+/// which the edge, ingest and delivery services apply without a restart. The cluster networks in
+/// the same settings are not written here (<see cref="ClusterNetworkPublisher"/> owns them). Every CrnpServer gets an
 /// Applied condition: the selected one says whether its spec was applied, the others that they are not
 /// the installation's.
 /// </summary>
@@ -48,8 +49,9 @@ internal sealed partial class SettingsReconciler(
         }
         settings = settings with { ClientRetry = retries };
 
+        // The cluster networks are the ClusterNetworkPublisher's part of the settings; this writes the rest.
         var current = await settingsStore.GetSettingsAsync(leading);
-        if (current.ToJson() != settings.ToJson())
+        if (current.WithoutClusterNetworks().ToJson() != settings.ToJson())
         {
             leading.ThrowIfCancellationRequested();
             await settingsStore.SetSettingsAsync(settings, CancellationToken.None);

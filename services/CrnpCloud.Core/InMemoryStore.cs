@@ -50,12 +50,13 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
             : null;
 
     private ServerSettings _settings = ServerSettings.None;
+    private IReadOnlyList<string> _clusterNetworks = [];
 
     public Task<ServerSettings> GetSettingsAsync(CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            return Task.FromResult(_settings);
+            return Task.FromResult(_settings with { ClusterNetworks = _clusterNetworks });
         }
     }
 
@@ -64,7 +65,17 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
         ArgumentNullException.ThrowIfNull(settings);
         lock (_lock)
         {
-            _settings = settings;
+            _settings = settings.WithoutClusterNetworks();
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task SetClusterNetworksAsync(IReadOnlyList<string> networks, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(networks);
+        lock (_lock)
+        {
+            _clusterNetworks = [.. networks];
         }
         return Task.CompletedTask;
     }

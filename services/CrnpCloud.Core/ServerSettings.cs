@@ -28,6 +28,14 @@ public sealed record ServerSettings
     /// <summary>Per-client retry overrides, keyed by the client's callback address (<c>ip:port</c>).</summary>
     public IReadOnlyDictionary<string, ClientRetry> ClientRetry { get; init; } = new Dictionary<string, ClientRetry>();
 
+    /// <summary>
+    /// The Kubernetes cluster's networks as CIDRs (every Node's pod CIDRs, and its InternalIP and
+    /// ExternalIP addresses as /32 or /128), which count as LOCAL at the edge. The operator's leader
+    /// writes them with <see cref="ISettingsStore.SetClusterNetworksAsync"/>, apart from the rest;
+    /// a document written before this field existed reads as none.
+    /// </summary>
+    public IReadOnlyList<string> ClusterNetworks { get; init; } = [];
+
     /// <summary>Where these settings came from (resource and generation), for logs and status.</summary>
     public string Source { get; init; } = "";
 
@@ -40,6 +48,16 @@ public sealed record ServerSettings
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>The settings without their cluster networks: what <see cref="ISettingsStore.SetSettingsAsync"/> keeps.</summary>
+    public ServerSettings WithoutClusterNetworks() => this with { ClusterNetworks = [] };
+
+    /// <summary>Cluster networks as stored apart (a JSON array of CIDR strings).</summary>
+    public static string NetworksToJson(IReadOnlyList<string> networks) => JsonSerializer.Serialize(networks, Json);
+
+    /// <summary>Parses stored cluster networks; throws <see cref="JsonException"/> for a corrupt document.</summary>
+    public static IReadOnlyList<string> NetworksFromJson(string json) =>
+        JsonSerializer.Deserialize<List<string>>(json, Json) ?? throw new JsonException("cluster networks document is null");
 
     // The values a service can run with. The operator refuses anything else before writing it, and a
     // service ignores anything else it finds (keeping its configured value); both ask here.
@@ -61,11 +79,23 @@ public sealed record ServerSettings
 /// <summary>One client's own retry policy; a null field falls back to the server's.</summary>
 public sealed record ClientRetry(int? Count, TimeSpan? Interval);
 
-/// <summary>Where the live server settings are kept: the same store the services share.</summary>
+/// <summary>
+/// Where the live server settings are kept: the same store the services share. They have two
+/// writers, each owning its own part, kept apart so neither overwrites the other and no write needs
+/// to read first: <see cref="SetSettingsAsync"/> (the CrnpServer and CrnpClient settings) and
+/// <see cref="SetClusterNetworksAsync"/> (the Nodes' networks). A read returns both at once.
+/// </summary>
 public interface ISettingsStore
 {
-    /// <summary>The stored settings, or <see cref="ServerSettings.None"/> when none were written.</summary>
+    /// <summary>
+    /// The stored settings with the stored cluster networks, read together, or
+    /// <see cref="ServerSettings.None"/> when nothing was written.
+    /// </summary>
     Task<ServerSettings> GetSettingsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Replaces every setting except <see cref="ServerSettings.ClusterNetworks"/>, which it ignores and keeps.</summary>
     Task SetSettingsAsync(ServerSettings settings, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces <see cref="ServerSettings.ClusterNetworks"/> only; the other settings are kept.</summary>
+    Task SetClusterNetworksAsync(IReadOnlyList<string> networks, CancellationToken cancellationToken = default);
 }

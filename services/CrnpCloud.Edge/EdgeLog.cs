@@ -26,4 +26,7 @@ internal static partial class EdgeLog
 
     [LoggerMessage(6, LogLevel.Debug, "Could not write the reply to {Remote}: the peer went away")]
     public static partial void ReplyLost(ILogger logger, Exception exception, IPAddress? remote);
+
+    [LoggerMessage(8, LogLevel.Information, "LOCAL now includes {Count} cluster network(s) from the live settings: {Networks}")]
+    public static partial void ClusterNetworksApplied(ILogger logger, int count, string networks);
 }

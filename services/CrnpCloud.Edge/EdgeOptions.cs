@@ -22,8 +22,18 @@ public sealed class EdgeOptions
     /// <summary>Who may not register, same syntax; a host in both lists is refused.</summary>
     public string DenyHosts { get; set; } = "";
 
-    /// <summary>CIDRs that also count as <c>LOCAL</c>: in Kubernetes, the pod and cluster networks.</summary>
+    /// <summary>
+    /// CIDRs that also count as <c>LOCAL</c>, besides this host's interfaces and the cluster networks
+    /// the operator publishes: in Kubernetes, networks the Nodes do not show (a Service CIDR, a
+    /// network outside the cluster that should count as local).
+    /// </summary>
     public string LocalNetworks { get; set; } = "";
+
+    /// <summary>
+    /// The cluster networks from the live settings (<see cref="Core.ServerSettings.ClusterNetworks"/>),
+    /// part of <c>LOCAL</c>. Not a setting: internal, so configuration never binds it.
+    /// </summary>
+    internal IReadOnlyList<string> ClusterNetworks { get; set; } = [];
 
     /// <summary>Most registered clients; a new client beyond it gets LOW_RESOURCE.</summary>
     [Range(1, 10_000_000)]

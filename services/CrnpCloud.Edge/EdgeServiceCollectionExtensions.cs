@@ -4,6 +4,7 @@ using CrnpCloud.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using CrnpCloud.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Edge;
@@ -26,7 +27,9 @@ public static class EdgeServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICrnpStore, InMemoryStore>();
         services.AddLiveSettings<EdgeOptions>(ApplyLive);
-        services.AddSingleton<HostAccessPolicy>();
+        services.TryAddSingleton(InterfaceNetworks.System);
+        services.AddSingleton(sp => new HostAccessPolicy(
+            sp.GetRequiredService<IOptionsMonitor<EdgeOptions>>(), sp.GetRequiredService<InterfaceNetworks>(), sp.GetRequiredService<ILogger<HostAccessPolicy>>()));
         services.AddSingleton<RegistrationService>();
         services.AddSingleton<EdgeTelemetry>();
         services.AddMetrics();
@@ -38,8 +41,8 @@ public static class EdgeServiceCollectionExtensions
         return builder;
     }
 
-    // The CrnpServer settings that concern registrations. A value the edge could not run with is
-    // ignored (the operator refuses it first); the configured one stays.
+    // The CrnpServer settings that concern registrations, and the cluster networks. A value the edge
+    // could not run with is ignored (the operator refuses it first); the configured one stays.
     internal static void ApplyLive(EdgeOptions options, ServerSettings live)
     {
         if (live.MaxClients is { } max && ServerSettings.ValidMaxClients(max))
@@ -58,5 +61,7 @@ public static class EdgeServiceCollectionExtensions
         {
             options.DenyHosts = deny;
         }
+        // The cluster networks count as LOCAL; an entry that is not a CIDR or an address is left out.
+        options.ClusterNetworks = [.. live.ClusterNetworks.Where(n => HostList.TryParseNetwork(n, out _))];
     }
 }

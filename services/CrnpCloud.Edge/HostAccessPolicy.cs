@@ -1,25 +1,32 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using CrnpCloud.Core;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Edge;
 
 /// <summary>
 /// TCP-wrapper style access check (CRNP-SPEC section 6): a registration's source IP must match
-/// AllowHosts and must not match DenyHosts. LOCAL means the subnets of this host's interfaces plus
-/// the configured LocalNetworks; it is computed once per options change.
+/// AllowHosts and must not match DenyHosts. LOCAL means the subnets of this host's interfaces
+/// (<see cref="InterfaceNetworks"/>), the configured LocalNetworks and the cluster networks the
+/// operator publishes in the live settings; it is computed again at each options change, so a
+/// change to any of them applies without a restart.
 /// </summary>
 public sealed class HostAccessPolicy
 {
     private readonly IOptionsMonitor<EdgeOptions> _options;
+    private readonly InterfaceNetworks _interfaces;
+    private readonly ILogger<HostAccessPolicy> _logger;
+    private readonly Lock _lock = new();
     private volatile Rules _rules;
 
-    public HostAccessPolicy(IOptionsMonitor<EdgeOptions> options)
+    internal HostAccessPolicy(IOptionsMonitor<EdgeOptions> options, InterfaceNetworks interfaces, ILogger<HostAccessPolicy> logger)
     {
         _options = options;
-        _rules = Rules.From(options.CurrentValue);
-        options.OnChange(o => _rules = Rules.From(o));
+        _interfaces = interfaces;
+        _logger = logger;
+        _rules = Rules.From(options.CurrentValue, interfaces);
+        options.OnChange(Rebuild);
     }
 
     public bool IsAllowed(IPAddress source)
@@ -30,31 +37,36 @@ public sealed class HostAccessPolicy
     }
 
     /// <summary>The networks LOCAL stands for right now (for logs and the admin API).</summary>
-    public IReadOnlyList<IPNetwork> LocalNetworks() => Rules.LocalNetworks(_options.CurrentValue);
+    public IReadOnlyList<IPNetwork> LocalNetworks() => Rules.LocalNetworks(_options.CurrentValue, _interfaces);
 
-    private sealed record Rules(HostSet Allow, HostSet Deny)
+    private void Rebuild(EdgeOptions options)
     {
-        public static Rules From(EdgeOptions options)
+        lock (_lock)
         {
-            var local = LocalNetworks(options);
-            return new Rules(HostSet.Parse(options.AllowHosts, local), HostSet.Parse(options.DenyHosts, local));
+            var before = _rules.Cluster;
+            _rules = Rules.From(options, _interfaces);
+            if (!before.SequenceEqual(_rules.Cluster))
+            {
+                EdgeLog.ClusterNetworksApplied(_logger, _rules.Cluster.Count, string.Join(',', _rules.Cluster));
+            }
+        }
+    }
+
+    private sealed record Rules(HostSet Allow, HostSet Deny, IReadOnlyList<IPNetwork> Cluster)
+    {
+        public static Rules From(EdgeOptions options, InterfaceNetworks interfaces)
+        {
+            var local = LocalNetworks(options, interfaces);
+            return new Rules(HostSet.Parse(options.AllowHosts, local), HostSet.Parse(options.DenyHosts, local), Parse(options.ClusterNetworks));
         }
 
-        public static IReadOnlyList<IPNetwork> LocalNetworks(EdgeOptions options)
+        public static IReadOnlyList<IPNetwork> LocalNetworks(EdgeOptions options, InterfaceNetworks interfaces) =>
+            [.. interfaces.Read(), .. Parse(HostList.Split(options.LocalNetworks)), .. Parse(options.ClusterNetworks)];
+
+        private static List<IPNetwork> Parse(IEnumerable<string> entries)
         {
             var networks = new List<IPNetwork>();
-            foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
-            {
-                foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
-                {
-                    networks.Add(new IPNetwork(HostList.Mask(unicast.Address, unicast.PrefixLength), unicast.PrefixLength));
-                }
-            }
-
-            // Loopback is local whatever the interface list says (the whole of 127/8, and ::1).
-            networks.Add(new IPNetwork(IPAddress.Parse("127.0.0.0"), 8));
-            networks.Add(new IPNetwork(IPAddress.IPv6Loopback, 128));
-            foreach (var entry in HostList.Split(options.LocalNetworks))
+            foreach (var entry in entries)
             {
                 if (HostList.TryParseNetwork(entry, out var network))
                 {

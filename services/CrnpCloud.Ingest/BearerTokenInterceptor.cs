@@ -1,18 +1,33 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Ingest;
 
 /// <summary>
-/// When <see cref="IngestOptions.AuthTokens"/> is set, every call must carry
-/// <c>authorization: Bearer &lt;token&gt;</c> with one of them (compared in constant time);
-/// otherwise UNAUTHENTICATED. The gRPC health service stays open for probes.
+/// Bearer tokens with roles. When any of <see cref="IngestOptions.PublishTokens"/>,
+/// <see cref="IngestOptions.AdminTokens"/> or <see cref="IngestOptions.AuthTokens"/> is set, every
+/// crnp.* call must carry <c>authorization: Bearer &lt;token&gt;</c> with a configured token, else
+/// UNAUTHENTICATED; crnp.v1.EventIngest needs a publish or admin token, every other crnp.* service
+/// (crnp.v1.Admin) an admin token, else PERMISSION_DENIED. The gRPC health and reflection services
+/// stay open for probes and tools.
 /// </summary>
-internal sealed class BearerTokenInterceptor(IOptionsMonitor<IngestOptions> options) : Interceptor
+internal sealed class BearerTokenInterceptor : Interceptor
 {
+    private const string PublishService = "/crnp.v1.EventIngest/";
+    private readonly IngestTelemetry _telemetry;
+    private readonly ILogger<BearerTokenInterceptor> _logger;
+    private volatile TokenTable _tokens;
+
+    public BearerTokenInterceptor(IOptionsMonitor<IngestOptions> options, IngestTelemetry telemetry, ILogger<BearerTokenInterceptor> logger)
+    {
+        _telemetry = telemetry;
+        _logger = logger;
+        _tokens = TokenTable.From(options.CurrentValue);
+        options.OnChange(o => _tokens = TokenTable.From(o));
+    }
+
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         Authorize(context);
@@ -27,13 +42,9 @@ internal sealed class BearerTokenInterceptor(IOptionsMonitor<IngestOptions> opti
 
     private void Authorize(ServerCallContext context)
     {
-        if (!context.Method.StartsWith("/crnp.", StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        var tokens = options.CurrentValue.AuthTokens.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (tokens.Length == 0)
+        var method = context.Method;
+        var tokens = _tokens;
+        if (!method.StartsWith("/crnp.", StringComparison.Ordinal) || !tokens.Required)
         {
             return;
         }
@@ -42,18 +53,34 @@ internal sealed class BearerTokenInterceptor(IOptionsMonitor<IngestOptions> opti
         const string scheme = "Bearer ";
         if (header is null || !header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "a bearer token is required"));
+            throw Refuse(StatusCode.Unauthenticated, method, context.Peer, "no bearer token", "a bearer token is required (authorization: Bearer <token>)");
         }
 
-        var presented = Encoding.UTF8.GetBytes(header[scheme.Length..].Trim());
-        var match = false;
-        foreach (var token in tokens)
+        var role = tokens.RoleOf(header[scheme.Length..].Trim());
+        if (role == TokenRole.None)
         {
-            match |= CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(token));
+            throw Refuse(StatusCode.Unauthenticated, method, context.Peer, "unknown token", "the bearer token is not accepted");
         }
-        if (!match)
+        var needed = method.StartsWith(PublishService, StringComparison.Ordinal) ? TokenRole.Publish : TokenRole.Admin;
+        if (role < needed)
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "the bearer token is not accepted"));
+            throw Refuse(StatusCode.PermissionDenied, method, context.Peer, "publish token",
+                $"this token may only publish (crnp.v1.EventIngest); {method.TrimStart('/')} needs an admin token (Crnp:Ingest:AdminTokens)");
         }
+    }
+
+    private RpcException Refuse(StatusCode status, string method, string peer, string reason, string detail)
+    {
+        var service = method.Split('/', StringSplitOptions.RemoveEmptyEntries) is [var name, ..] ? name : method;
+        _telemetry.Refused(service, status == StatusCode.PermissionDenied ? "permission_denied" : "unauthenticated");
+        if (status == StatusCode.PermissionDenied)
+        {
+            IngestLog.PermissionDenied(_logger, method, peer);
+        }
+        else
+        {
+            IngestLog.Unauthenticated(_logger, method, peer, reason);
+        }
+        return new RpcException(new Status(status, detail));
     }
 }

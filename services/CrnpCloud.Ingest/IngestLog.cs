@@ -18,4 +18,10 @@ internal static partial class IngestLog
 
     [LoggerMessage(5, LogLevel.Warning, "Client {Client} removed through the admin API by {Peer}")]
     public static partial void AdminRemoved(ILogger logger, string client, string peer);
+
+    [LoggerMessage(6, LogLevel.Debug, "Call to {Method} from {Peer} refused with UNAUTHENTICATED: {Reason}")]
+    public static partial void Unauthenticated(ILogger logger, string method, string peer, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "Call to {Method} from {Peer} refused with PERMISSION_DENIED: a publish token cannot call it")]
+    public static partial void PermissionDenied(ILogger logger, string method, string peer);
 }

@@ -41,8 +41,17 @@ public sealed class IngestOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxReceiveMessageBytes { get; set; } = 256 * 1024;
 
-    /// <summary>Bearer tokens publishers must present (comma separated). Empty: no authentication (in-cluster only).</summary>
+    /// <summary>
+    /// Bearer tokens with full access, like <see cref="AdminTokens"/> (comma separated): the one list
+    /// there was before tokens had roles, kept so existing installs work unchanged.
+    /// </summary>
     public string AuthTokens { get; set; } = "";
+
+    /// <summary>Bearer tokens that may publish (crnp.v1.EventIngest) and nothing else (comma separated).</summary>
+    public string PublishTokens { get; set; } = "";
+
+    /// <summary>Bearer tokens that may call every RPC, crnp.v1.Admin included (comma separated).</summary>
+    public string AdminTokens { get; set; } = "";
 
     /// <summary>Limits on names, values and counts in one event (the same limits CRNP documents have).</summary>
     [Required]

@@ -22,6 +22,8 @@ public static class IngestServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(o => IPAddress.TryParse(o.ListenAddress, out _), $"{IngestOptions.Section}:ListenAddress must be an IP address")
             .Validate(o => o.MaxEventBytes <= o.MaxReceiveMessageBytes, $"{IngestOptions.Section}:MaxEventBytes must not exceed MaxReceiveMessageBytes")
+            .Validate(o => TokenTable.WellFormed(o.PublishTokens), $"{IngestOptions.Section}:PublishTokens must be comma-separated tokens of visible ASCII characters, with no empty entry")
+            .Validate(o => TokenTable.WellFormed(o.AdminTokens), $"{IngestOptions.Section}:AdminTokens must be comma-separated tokens of visible ASCII characters, with no empty entry")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICrnpStore, InMemoryStore>();

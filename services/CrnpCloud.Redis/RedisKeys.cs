@@ -22,6 +22,9 @@ internal sealed class RedisKeys(RedisStoreOptions options)
 
     public RedisKey Settings => Prefix + ":settings";
 
+    /// <summary>The cluster networks, apart from <see cref="Settings"/>: each has its own writer.</summary>
+    public RedisKey ClusterNetworks => Prefix + ":settings:networks";
+
     public RedisKey Idempotency(string key) => Prefix + ":idem:" + key;
 
     public static string Id(CallbackAddress address) => address.ToString();

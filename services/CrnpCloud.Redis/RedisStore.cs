@@ -62,17 +62,25 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
         });
     }
 
+    // Two keys, two writers (ISettingsStore): one MGET reads both at one point in time.
     public Task<ServerSettings> GetSettingsAsync(CancellationToken cancellationToken = default) =>
         Guard(async () =>
         {
-            var json = await Db.StringGetAsync(_keys.Settings);
-            return json.IsNullOrEmpty ? ServerSettings.None : ServerSettings.FromJson(json!);
+            var values = await Db.StringGetAsync([_keys.Settings, _keys.ClusterNetworks]);
+            var settings = values[0].IsNullOrEmpty ? ServerSettings.None : ServerSettings.FromJson(values[0]!);
+            return settings with { ClusterNetworks = values[1].IsNullOrEmpty ? [] : ServerSettings.NetworksFromJson(values[1]!) };
         });
 
     public Task SetSettingsAsync(ServerSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return Guard(() => Db.StringSetAsync(_keys.Settings, settings.ToJson()));
+        return Guard(() => Db.StringSetAsync(_keys.Settings, settings.WithoutClusterNetworks().ToJson()));
+    }
+
+    public Task SetClusterNetworksAsync(IReadOnlyList<string> networks, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(networks);
+        return Guard(() => Db.StringSetAsync(_keys.ClusterNetworks, ServerSettings.NetworksToJson(networks)));
     }
 
     public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default) =>

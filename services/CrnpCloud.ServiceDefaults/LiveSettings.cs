@@ -87,7 +87,7 @@ internal sealed partial class LiveSettingsWatcher(
                 var settings = await store.GetSettingsAsync(stoppingToken);
                 if (live.Update(settings))
                 {
-                    Applied(logger, settings.Source.Length > 0 ? settings.Source : "(none)");
+                    Applied(logger, settings.Source.Length > 0 ? settings.Source : "(none)", settings.ClusterNetworks.Count);
                 }
             }
             catch (StoreUnavailableException ex)
@@ -105,8 +105,8 @@ internal sealed partial class LiveSettingsWatcher(
     [LoggerMessage(EventId = 903, Level = LogLevel.Warning, Message = "the store {Store} keeps no server settings; only configured values apply")]
     private static partial void NoSettings(ILogger logger, string store);
 
-    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "server settings applied from {Source}")]
-    private static partial void Applied(ILogger logger, string source);
+    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "server settings applied from {Source}, with {Networks} cluster network(s)")]
+    private static partial void Applied(ILogger logger, string source, int networks);
 
     [LoggerMessage(EventId = 901, Level = LogLevel.Debug, Message = "server settings not refreshed, store unreachable: {Reason}")]
     private static partial void Unreachable(ILogger logger, string reason);

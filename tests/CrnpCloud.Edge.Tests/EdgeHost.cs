@@ -1,6 +1,7 @@
 using System.Net;
 using CrnpCloud.Core;
 using CrnpCloud.Testing;
+using Microsoft.AspNetCore.Builder;
 
 namespace CrnpCloud.Edge.Tests;
 
@@ -17,7 +18,8 @@ internal sealed class EdgeHost : IAsyncDisposable
 
     public IPEndPoint EndpointV6 => new(IPAddress.IPv6Loopback, _host.Port);
 
-    public static async Task<EdgeHost> StartAsync(ICrnpStore store, IDictionary<string, string?>? settings = null)
+    /// <param name="configure">runs after the edge is added, e.g. to replace one of its services</param>
+    public static async Task<EdgeHost> StartAsync(ICrnpStore store, IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -29,7 +31,11 @@ internal sealed class EdgeHost : IAsyncDisposable
         {
             config[key] = value;
         }
-        return new EdgeHost(await ServiceHost.StartAsync(store, b => b.AddCrnpEdge(), settings: config));
+        return new EdgeHost(await ServiceHost.StartAsync(store, b =>
+        {
+            b.AddCrnpEdge();
+            configure?.Invoke(b);
+        }, settings: config));
     }
 
     public Task StopAsync() => _host.StopAsync();

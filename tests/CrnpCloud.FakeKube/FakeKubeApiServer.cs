@@ -41,6 +41,34 @@ public static class KubeObjects
     {
         ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
     };
+
+    /// <summary>A Node with pod CIDRs (<c>spec.podCIDR</c> is the first, as the node IPAM controller sets it) and addresses.</summary>
+    public static JsonObject Node(string name, bool ready, IReadOnlyList<string> podCidrs, params (string Type, string Address)[] addresses)
+    {
+        var node = Node(name, ready);
+        if (podCidrs.Count > 0)
+        {
+            node["spec"] = new JsonObject
+            {
+                ["podCIDR"] = podCidrs[0],
+                ["podCIDRs"] = new JsonArray([.. podCidrs.Select(c => (JsonNode)JsonValue.Create(c))]),
+            };
+        }
+        node["status"] = NodeStatus(ready, addresses);
+        return node;
+    }
+
+    /// <summary>A Node status with addresses; a kubelet heartbeat writes it again with a later <paramref name="heartbeat"/>.</summary>
+    public static JsonObject NodeStatus(bool ready, IReadOnlyList<(string Type, string Address)> addresses, DateTimeOffset? heartbeat = null)
+    {
+        var status = NodeStatus(ready);
+        if (heartbeat is { } time)
+        {
+            status["conditions"]![0]!["lastHeartbeatTime"] = time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        }
+        status["addresses"] = new JsonArray([.. addresses.Select(a => (JsonNode)new JsonObject { ["type"] = a.Type, ["address"] = a.Address })]);
+        return status;
+    }
 }
 
 /// <summary>One request the server answered: what RBAC would have to allow for it.</summary>

@@ -23,6 +23,8 @@ internal sealed class IngestHost : IAsyncDisposable
 
     public LogSink Logs => _host.Logs;
 
+    public IServiceProvider Services => _host.Services;
+
     public static async Task<IngestHost> StartAsync(ICrnpStore store, IDictionary<string, string?>? settings = null)
     {
         var config = new Dictionary<string, string?> { ["Crnp:Ingest:Port"] = "0", ["Crnp:Ingest:ListenAddress"] = "127.0.0.1" };

@@ -90,6 +90,45 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task ClusterNetworks_AndTheOtherSettings_HaveTheirOwnWriters_NeitherOverwritesTheOther()
+    {
+        var store = (ISettingsStore)await CreateStoreAsync();
+        var server = new ServerSettings { RetryCount = 5, AllowHosts = "LOCAL", Source = "CrnpServer a" };
+
+        await store.SetSettingsAsync(server);
+        await store.SetClusterNetworksAsync(["10.244.0.0/24", "192.168.1.10/32"]);
+        var both = await store.GetSettingsAsync();
+        // The settings writer's document carries networks of its own (stale, say): they are not written.
+        await store.SetSettingsAsync(server with { RetryCount = 6, ClusterNetworks = ["9.9.9.9/32"] });
+        var afterSettings = await store.GetSettingsAsync();
+        await store.SetClusterNetworksAsync(["fd00:10:244::/64"]);
+        var afterNetworks = await store.GetSettingsAsync();
+        await store.SetClusterNetworksAsync([]);
+        var cleared = await store.GetSettingsAsync();
+
+        Assert.Equal((5, "LOCAL", "CrnpServer a"), (both.RetryCount, both.AllowHosts, both.Source));
+        Assert.Equal(["10.244.0.0/24", "192.168.1.10/32"], both.ClusterNetworks);
+        Assert.Equal(6, afterSettings.RetryCount);
+        Assert.Equal(["10.244.0.0/24", "192.168.1.10/32"], afterSettings.ClusterNetworks);
+        Assert.Equal((6, "LOCAL"), (afterNetworks.RetryCount, afterNetworks.AllowHosts));
+        Assert.Equal(["fd00:10:244::/64"], afterNetworks.ClusterNetworks);
+        Assert.Equal(6, cleared.RetryCount);
+        Assert.Empty(cleared.ClusterNetworks);
+    }
+
+    [Fact]
+    public async Task ClusterNetworks_Alone_ReadWithNoOtherSettings()
+    {
+        var store = (ISettingsStore)await CreateStoreAsync();
+
+        await store.SetClusterNetworksAsync(["10.244.1.0/24"]);
+        var read = await store.GetSettingsAsync();
+
+        Assert.Equal(["10.244.1.0/24"], read.ClusterNetworks);
+        Assert.Equal((ServerSettings.None with { ClusterNetworks = ["10.244.1.0/24"] }).ToJson(), read.ToJson());
+    }
+
+    [Fact]
     public async Task AddClient_Again_ReplacesTypesAndStartsAFreshQueue()
     {
         var store = await CreateStoreAsync();
