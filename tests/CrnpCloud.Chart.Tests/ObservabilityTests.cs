@@ -214,6 +214,7 @@ public sealed partial class ObservabilityTests
         var ingest = app.Services.GetRequiredService<IngestTelemetry>();
         ingest.Published(1, TimeSpan.FromMilliseconds(2));
         ingest.Rejected("unavailable");
+        ingest.Refused("crnp.v1.Admin", "permission_denied");
         var operatorType = typeof(CrnpCloud.Operator.OperatorOptions).Assembly.GetType("CrnpCloud.Operator.OperatorTelemetry", throwOnError: true)!;
         using var operatorTelemetry = (IDisposable)Activator.CreateInstance(operatorType, nonPublic: true)!;
         operatorType.GetMethod("Removed")!.Invoke(operatorTelemetry, null);
