@@ -113,6 +113,7 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
 
             // Numbered events through the ingest container, with the token the chart's Secret holds.
             var token = ChartEnvironment.For(rendered, "operator", "op", Namespace).GetValueOrDefault("Crnp__Operator__IngestToken");
+            Assert.False(string.IsNullOrEmpty(token), "the chart's defaults authenticate the ingest and give the operator the publish token");
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ports["Crnp__Ingest__Port"]}");
             var ingest = new EventIngest.EventIngestClient(channel);
             const int total = 150;
@@ -135,6 +136,18 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
             var backwards = received.Zip(received.Skip(1)).Count(p => p.Second < p.First);
             output.WriteLine($"ledger: {acknowledged.Count} acknowledged, {received.Distinct().Count()} distinct received, {received.Count - received.Distinct().Count()} duplicates, {backwards} backwards, 0 missing");
             Assert.Equal(0, backwards);
+
+            // README step 4: crnpctl with the chart's publish token publishes; the admin API refuses that token.
+            var crnpctl = ServiceProcess.BuiltDll("CrnpCloud.Cli", "crnpctl");
+            var tokenEnv = new Dictionary<string, string> { ["CRNP_TOKEN"] = token ?? "" };
+            var ingestAddress = $"127.0.0.1:{ports["Crnp__Ingest__Port"]}";
+            var published = Tool.Run("dotnet", [crnpctl, "publish", "--ingest", ingestAddress, "--class", "EC_Cluster", "--subclass", "ESC_cluster_r_state",
+                "--nv", "r_name=ledger", "--nv", $"seq={total}"], TimeSpan.FromMinutes(1), tokenEnv);
+            Assert.True(published.Code == 0, $"crnpctl publish: exit {published.Code}: {published.Output}{published.Errors}");
+            await Eventually.TrueAsync(() => Task.FromResult(Numbers(listener).Contains(total)), "crnpctl's event reaches the listener", TimeSpan.FromSeconds(30));
+            var admin = Tool.Run("dotnet", [crnpctl, "clients", "--ingest", ingestAddress], TimeSpan.FromMinutes(1), tokenEnv);
+            Assert.Equal(2, admin.Code);
+            Assert.Contains("refused this token", admin.Output + admin.Errors, StringComparison.Ordinal);
 
             // The operator container (in-cluster configuration) turns a CrnpClient into a registration.
             await using var declared = CrnpTestListener.Start();
