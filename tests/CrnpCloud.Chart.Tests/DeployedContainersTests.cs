@@ -217,8 +217,14 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
         return name;
     }
 
-    private static string Uid(string container) =>
-        Podman.Must("top", container, "uid").Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Distinct().Single().Trim();
+    /// <summary>The real, effective, saved and filesystem uid of the container's process, read on the host (the image has no ps).</summary>
+    private static string Uid(string container)
+    {
+        var pid = Podman.Must("inspect", "--format", "{{.State.Pid}}", container);
+        var uids = File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith("Uid:", StringComparison.Ordinal))
+            .Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Skip(1).Distinct().ToList();
+        return string.Join(",", uids);
+    }
 
     private static async Task<bool> Healthy(int port)
     {
