@@ -4,6 +4,7 @@
 #
 #   build-images.sh [--tag T] [--registry R] [--platform linux-x64|linux-arm64]...
 #                   [--base-image IMAGE] [--refresh-base] [--image NAME[:TAG] [--push]] [--load]
+#   build-images.sh --skaffold      (skaffold's custom builder: --image $IMAGE, $PUSH_IMAGE, $PLATFORMS)
 #
 #   --tag T          image tag (default: the file VERSION at the repository root)
 #   --registry R     push to R (host[:port][/path]) instead of writing archives
@@ -14,8 +15,8 @@
 #                    cached) and served from a throwaway docker-registry on 127.0.0.1
 #   --refresh-base   rebuild that cached base (Debian security updates)
 #   --image N[:T]    build only the image named N (skaffold's custom builder passes $IMAGE); it goes to
-#                    the registry part of N with --push (or PUSH_IMAGE=true), else to the local
-#                    docker/podman (the SDK's default)
+#                    the registry part of N with --push (or PUSH_IMAGE=true), else it is loaded into
+#                    the local docker (podman where there is no docker) and tagged N
 #   --load           podman load each archive written (with charts/tools/podman-env.sh)
 #
 # Writes artifacts/images/crnpcloud-{edge,ingest,delivery,operator}.tar (podman/docker load).
@@ -45,6 +46,13 @@ while [[ $# -gt 0 ]]; do
     --image) image="${2:?--image needs a value}"; shift 2 ;;
     --push) push=true; shift ;;
     --load) load=true; shift ;;
+    --skaffold)
+      image="${IMAGE:?--skaffold: skaffold sets IMAGE}"; push="${PUSH_IMAGE:-false}"
+      # linux/amd64,linux/arm64 -> linux-x64 linux-arm64
+      for platform in ${PLATFORMS//,/ }; do
+        case "$platform" in linux/amd64) platforms+=(linux-x64) ;; linux/arm64) platforms+=(linux-arm64) ;; *) die "unsupported platform $platform" ;; esac
+      done
+      shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d;s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (--help lists them)" ;;
   esac
@@ -69,6 +77,7 @@ if [[ -n "$image" ]]; then
   [[ -n "${projects[$short]:-}" ]] || die "--image $image: not one of crnpcloud-{${names[*]// /,}}"
   names=("$short")
   if [[ "$image" == */* && "$push" == true ]]; then registry="${image%/*}"; fi
+  [[ ${#platforms[@]} -le 1 ]] || die "--image builds one platform at a time (a multi-arch index is not built yet)"
 fi
 
 command -v dotnet >/dev/null || die "the .NET SDK is needed (dotnet on PATH; see global.json)"
@@ -142,7 +151,8 @@ for name in "${names[@]}"; do
       args+=("-p:ContainerRegistry=$registry_host")
       where="$registry_host/${registry_path}crnpcloud-$name:$tag$suffix"
     elif [[ -n "$image" ]]; then
-      where="the local container engine"
+      args+=("-p:ContainerArchiveOutputPath=$work/image.tar")
+      where="$image in the local docker (else podman)"
     else
       archive="$out/crnpcloud-$name$suffix.tar"
       rm -f "$archive"
@@ -157,6 +167,18 @@ for name in "${names[@]}"; do
   done
 done
 echo "build-images: ${#names[@]} image(s) x ${#platforms[@]} platform(s) in $((SECONDS - started)) s (base $base_image)" >&2
+
+# --image without --push: into the local engine, under exactly the name asked for.
+if [[ -n "$image" && -z "$registry_host" ]]; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then engine=docker; else
+    # shellcheck source=charts/tools/podman-env.sh
+    source "$here/podman-env.sh"; engine=podman
+  fi
+  loaded="$("$engine" load --input "$work/image.tar" | sed -n 's/^Loaded image[^:]*: //p' | tail -n1)"
+  [[ -n "$loaded" ]] || die "$engine load of $work/image.tar named no image"
+  "$engine" tag "$loaded" "$image"
+  echo "build-images: $image in $engine" >&2
+fi
 
 if [[ "$load" == true && ${#written[@]} -gt 0 ]]; then
   # shellcheck source=charts/tools/podman-env.sh
