@@ -17,13 +17,13 @@
 #   --image N[:T]    build only the image named N (skaffold's custom builder passes $IMAGE); it goes to
 #                    the registry part of N with --push (or PUSH_IMAGE=true), else it is loaded into
 #                    the local docker (podman where there is no docker) and tagged N
+#   --output DIR     where the archives go (default artifacts/images)
 #   --load           podman load each archive written (with charts/tools/podman-env.sh)
 #
 # Writes artifacts/images/crnpcloud-{edge,ingest,delivery,operator}.tar (podman/docker load).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-cd "$repo"
 
 declare -A projects=(
   [edge]=services/CrnpCloud.Edge
@@ -35,7 +35,7 @@ names=(edge ingest delivery operator)
 
 die() { echo "build-images: $*" >&2; exit 2; }
 
-tag=""; registry=""; platforms=(); base_image=""; refresh=(); image=""; push="${PUSH_IMAGE:-false}"; load=false
+tag=""; out="$repo/artifacts/images"; registry=""; platforms=(); base_image=""; refresh=(); image=""; push="${PUSH_IMAGE:-false}"; load=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tag) tag="${2:?--tag needs a value}"; shift 2 ;;
@@ -45,6 +45,7 @@ while [[ $# -gt 0 ]]; do
     --refresh-base) refresh=(--refresh); shift ;;
     --image) image="${2:?--image needs a value}"; shift 2 ;;
     --push) push=true; shift ;;
+    --output) out="$(realpath -m -- "${2:?--output needs a value}")"; shift 2 ;;
     --load) load=true; shift ;;
     --skaffold)
       image="${IMAGE:?--skaffold: skaffold sets IMAGE}"; push="${PUSH_IMAGE:-false}"
@@ -57,6 +58,8 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument $1 (--help lists them)" ;;
   esac
 done
+
+cd "$repo"
 
 if [[ ${#platforms[@]} -eq 0 ]]; then
   case "$(uname -m)" in x86_64) platforms=(linux-x64) ;; aarch64) platforms=(linux-arm64) ;; *) die "no default platform for $(uname -m)" ;; esac
@@ -132,7 +135,6 @@ if [[ -n "$registry" ]]; then
   [[ "$registry" == */* ]] && registry_path="${registry#*/}/"
 fi
 
-out="$repo/artifacts/images"
 mkdir -p "$out"
 written=()
 started=$SECONDS
