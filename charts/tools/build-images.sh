@@ -19,6 +19,7 @@
 #                    the local docker (podman where there is no docker) and tagged N
 #   --output DIR     where the archives go (default artifacts/images)
 #   --load           podman load each archive written (with charts/tools/podman-env.sh)
+#   -- ARGS          passed on to every dotnet publish (e.g. -- -p:PublishReadyToRun=true)
 #
 # Writes artifacts/images/crnpcloud-{edge,ingest,delivery,operator}.tar (podman/docker load).
 set -euo pipefail
@@ -35,7 +36,7 @@ names=(edge ingest delivery operator)
 
 die() { echo "build-images: $*" >&2; exit 2; }
 
-tag=""; out="$repo/artifacts/images"; registry=""; platforms=(); base_image=""; refresh=(); image=""; push="${PUSH_IMAGE:-false}"; load=false
+extra=(); tag=""; out="$repo/artifacts/images"; registry=""; platforms=(); base_image=""; refresh=(); image=""; push="${PUSH_IMAGE:-false}"; load=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tag) tag="${2:?--tag needs a value}"; shift 2 ;;
@@ -54,6 +55,7 @@ while [[ $# -gt 0 ]]; do
         case "$platform" in linux/amd64) platforms+=(linux-x64) ;; linux/arm64) platforms+=(linux-arm64) ;; *) die "unsupported platform $platform" ;; esac
       done
       shift ;;
+    --) shift; extra=("$@"); break ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d;s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (--help lists them)" ;;
   esac
@@ -146,6 +148,7 @@ for name in "${names[@]}"; do
     # then (the base.digest label stays).
     [[ -n "$local_base" ]] && args+=("-p:ContainerGenerateLabelsImageBaseName=false")
     [[ -n "$revision" ]] && args+=("-p:SourceRevisionId=$revision")
+    args+=("${extra[@]}")
     suffix=""
     [[ ${#platforms[@]} -gt 1 && "$rid" != "${platforms[0]}" ]] && suffix="-$rid"
     if [[ -n "$registry_host" ]]; then
