@@ -7,9 +7,11 @@
 #   build-images.sh --skaffold      (skaffold's custom builder: --image $IMAGE, $PUSH_IMAGE, $PLATFORMS)
 #
 #   --tag T          image tag (default: the file VERSION at the repository root)
-#   --registry R     push to R (host[:port][/path]) instead of writing archives
-#   --platform P     runtime identifier; repeat for several (default: this machine's). Archives of a
-#                    second platform are named crnpcloud-NAME-P.tar
+#   --registry R     push to R (host[:port][/path]) instead of writing archives; a registry without
+#                    TLS must be listed in DOTNET_CONTAINER_INSECURE_REGISTRIES (localhost needs not)
+#   --platform P     runtime identifier; repeat for several (default: this machine's). Each platform is
+#                    its own image: the first as crnpcloud-NAME.tar / tag T, the others as
+#                    crnpcloud-NAME-P.tar / tag T-P (no multi-arch index yet)
 #   --base-image B   base image, e.g. mcr.microsoft.com/dotnet/runtime-deps:10.0 where a hub is reachable;
 #                    without it a Debian bookworm base without a shell is built (charts/tools/base-image.sh,
 #                    cached) and served from a throwaway docker-registry on 127.0.0.1
@@ -35,6 +37,7 @@ declare -A projects=(
 names=(edge ingest delivery operator)
 
 die() { echo "build-images: $*" >&2; exit 2; }
+fail() { echo "build-images: $*" >&2; exit 1; }
 
 extra=(); tag=""; out="$repo/artifacts/images"; registry=""; platforms=(); base_image=""; refresh=(); image=""; push="${PUSH_IMAGE:-false}"; load=false
 while [[ $# -gt 0 ]]; do
@@ -116,7 +119,7 @@ start_registry() {
     kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; registry_pid=""
   done
   cat "$work/registry.log" >&2 || true
-  die "could not start docker-registry on 127.0.0.1"
+  fail "could not start docker-registry on 127.0.0.1"
 }
 
 local_base=""
@@ -167,7 +170,7 @@ for name in "${names[@]}"; do
     fi
     echo "build-images: crnpcloud-$name ($rid, tag $tag) -> $where" >&2
     t0=$SECONDS
-    dotnet "${args[@]}" >&2 || die "dotnet publish of ${projects[$name]} for $rid failed"
+    dotnet "${args[@]}" >&2 || fail "dotnet publish of ${projects[$name]} for $rid failed"
     echo "build-images: crnpcloud-$name done in $((SECONDS - t0)) s" >&2
   done
 done
@@ -180,7 +183,7 @@ if [[ -n "$image" && -z "$registry_host" ]]; then
     source "$here/podman-env.sh"; engine=podman
   fi
   loaded="$("$engine" load --input "$work/image.tar" | sed -n 's/^Loaded image[^:]*: //p' | tail -n1)"
-  [[ -n "$loaded" ]] || die "$engine load of $work/image.tar named no image"
+  [[ -n "$loaded" ]] || fail "$engine load of $work/image.tar named no image"
   "$engine" tag "$loaded" "$image"
   echo "build-images: $image in $engine" >&2
 fi
