@@ -8,7 +8,7 @@
 #
 #   --tag T          image tag (default: the file VERSION at the repository root)
 #   --registry R     push to R (host[:port][/path]) instead of writing archives; a registry without
-#                    TLS must be listed in DOTNET_CONTAINER_INSECURE_REGISTRIES (localhost needs not)
+#                    TLS must be listed in DOTNET_CONTAINER_INSECURE_REGISTRIES (;-separated; localhost needs not)
 #   --platform P     runtime identifier; repeat for several (default: this machine's). Each platform is
 #                    its own image: the first as crnpcloud-NAME.tar / tag T, the others as
 #                    crnpcloud-NAME-P.tar / tag T-P (no multi-arch index yet)
@@ -129,8 +129,9 @@ if [[ -z "$base_image" ]]; then
   start_registry
   skopeo copy --quiet --all --dest-tls-verify=false "oci:$layout:12" "docker://127.0.0.1:$base_port/crnpcloud-base:12" >&2
   base_image="127.0.0.1:$base_port/crnpcloud-base:12"
-  # The SDK speaks HTTPS to every registry but localhost and those listed here (comma-separated).
-  export DOTNET_CONTAINER_INSECURE_REGISTRIES="127.0.0.1:$base_port${DOTNET_CONTAINER_INSECURE_REGISTRIES:+,$DOTNET_CONTAINER_INSECURE_REGISTRIES}"
+  # The SDK speaks HTTPS to every registry but localhost and those listed here (SDK 10.0.401 splits the
+  # list at semicolons: with a comma between two entries neither counted).
+  export DOTNET_CONTAINER_INSECURE_REGISTRIES="127.0.0.1:$base_port${DOTNET_CONTAINER_INSECURE_REGISTRIES:+;$DOTNET_CONTAINER_INSECURE_REGISTRIES}"
 fi
 
 # --registry host[:port][/path]: the SDK takes the host as ContainerRegistry, the path into the repository.
