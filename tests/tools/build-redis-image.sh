@@ -7,6 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 image="localhost/crnpcloud-test-redis:bookworm"
 
+bash "$root/charts/tools/ensure-packages.sh" mmdebstrap=mmdebstrap
 # shellcheck source=../../charts/tools/podman-env.sh
 source "$root/charts/tools/podman-env.sh"
 
