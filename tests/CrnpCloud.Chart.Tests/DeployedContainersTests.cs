@@ -24,7 +24,8 @@ namespace CrnpCloud.Chart.Tests;
 /// every acknowledged event, in order. The operator container, on the in-cluster configuration, turns a
 /// CrnpClient into a registration that receives the Node membership it publishes.
 /// </summary>
-public sealed class DeployedContainersTests(ITestOutputHelper output)
+[Collection(ImageCollection.Name)]
+public sealed class DeployedContainersTests(ImageFixture images, ITestOutputHelper output)
 {
     private const string Namespace = "crnp-system";
     private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
@@ -34,16 +35,10 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task ChartEnvironment_OnTheImages_DeliversInOrder_ThroughAWorkersKill_AndTheOperatorRegistersACrnpClient()
     {
-        var ci = Environment.GetEnvironmentVariable("CI") == "true";
-        if (!Podman.Supported(out var reason))
-        {
-            Assert.False(ci, "CI must run the container tests: " + reason);
-            Skip.If(true, reason);
-        }
+        Skip.If(images.Unavailable is not null, images.Unavailable);
 
         var rendered = Helm.Render();
-        var images = ImageArchives.Load();
-        var run = $"crnp-{Environment.ProcessId}-{Random.Shared.Next(1000, 9999)}";
+                var run = $"crnp-{Environment.ProcessId}-{Random.Shared.Next(1000, 9999)}";
         var containers = new List<string>();
         var serviceAccount = Directory.CreateTempSubdirectory("crnp-sa-").FullName;
         try
@@ -61,7 +56,7 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
             kube.Put(ResourceKind.Nodes, KubeObjects.Node("node-a", ready: true));
 
             var redisPort = RedisServer.FreePort();
-            containers.Add(StartRedis(run, redisPort));
+            containers.Add(StartRedis(images.TestRedisImage(), run, redisPort));
             var ports = new Dictionary<string, int>
             {
                 ["Crnp__Edge__Port"] = RedisServer.FreePort(),
@@ -93,7 +88,7 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
                     env["KUBERNETES_SERVICE_PORT"] = kube.Address.Port.ToString(CultureInfo.InvariantCulture);
                     extra.AddRange(["--volume", $"{serviceAccount}:/var/run/secrets/kubernetes.io/serviceaccount:ro"]);
                 }
-                containers.Add(StartService($"{run}-{name}", images[component], env, extra));
+                containers.Add(StartService($"{run}-{name}", images.Image(component), env, extra));
             }
             foreach (var (name, port) in management)
             {
@@ -188,9 +183,8 @@ public sealed class DeployedContainersTests(ITestOutputHelper output)
         kube.Get(Clients, "apps", "declared")?["status"]?["conditions"] is System.Text.Json.Nodes.JsonArray conditions
         && conditions.Any(c => (string?)c!["type"] == "Registered" && (string?)c["status"] == "True");
 
-    private static string StartRedis(string run, int port)
+    private static string StartRedis(string image, string run, int port)
     {
-        var image = ImageArchives.TestRedis();
         var name = $"{run}-redis";
         // The chart's Redis arguments; --port/--bind because the containers share this host's network.
         Podman.Must("run", "--detach", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/data:mode=1777",

@@ -12,21 +12,6 @@ public static class Podman
         return code == 0 ? output.Trim() : throw new InvalidOperationException("podman-env.sh failed: " + errors);
     });
 
-    /// <summary>
-    /// Whether containers can run here. Under CI (<c>CI=true</c>, as root) this must be true: the
-    /// container tests fail instead of skipping there.
-    /// </summary>
-    public static bool Supported(out string reason)
-    {
-        if (Environment.UserName != "root")
-        {
-            reason = "podman here needs root (rootless needs subuid ranges this machine does not give); skipped";
-            return false;
-        }
-        reason = "";
-        return true;
-    }
-
     public static (int Code, string Output, string Errors) Run(params string[] args) => Run(TimeSpan.FromMinutes(5), args);
 
     public static (int Code, string Output, string Errors) Run(TimeSpan timeout, params string[] args) =>
@@ -37,15 +22,6 @@ public static class Podman
     {
         var (code, output, errors) = Run(args);
         return code == 0 ? output.Trim() : throw new InvalidOperationException($"podman {string.Join(' ', args)}: exit {code}: {errors.Trim()}");
-    }
-
-    /// <summary><c>podman load</c> of an archive; returns the image name it loaded.</summary>
-    public static string Load(string archive)
-    {
-        var output = Must("load", "--input", archive);
-        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("Loaded image", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"podman load {archive} named no image: {output}");
-        return line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
     }
 
     /// <summary>Everything a container wrote (stdout and stderr), for failure reports.</summary>

@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using System.Text;
 using CrnpCloud.Testing;
 
-namespace CrnpCloud.EndToEnd.Tests;
+namespace CrnpCloud.Chart.Tests;
 
 /// <summary>
 /// The four images, built once per test run by charts/tools/build-images.sh (into a temporary directory,
@@ -57,7 +56,7 @@ public sealed class ImageFixture : IAsyncLifetime
             archives = _output;
             var tag = "e2e-" + Guid.NewGuid().ToString("N")[..8];
             var started = Stopwatch.StartNew();
-            var build = await RunAsync("bash", [Path.Combine(tools, "build-images.sh"), "--tag", tag, "--output", archives], TimeSpan.FromMinutes(30)).ConfigureAwait(false);
+            var build = await Task.Run(() => Tool.Run("bash", [Path.Combine(tools, "build-images.sh"), "--tag", tag, "--output", archives], TimeSpan.FromMinutes(30))).ConfigureAwait(false);
             BuildTime = started.Elapsed;
             if (build.Code != 0)
             {
@@ -93,41 +92,23 @@ public sealed class ImageFixture : IAsyncLifetime
     }
 
     public (int Code, string Output, string Errors) Podman(params string[] args) =>
-        Run("podman", args, new Dictionary<string, string> { ["CONTAINERS_CONF"] = ContainersConf });
+        Testing.Podman.Run(TimeSpan.FromMinutes(5), args);
 
-    public static (int Code, string Output, string Errors) Run(string file, string[] args, IDictionary<string, string>? environment = null) =>
-        RunAsync(file, args, TimeSpan.FromMinutes(5), environment).GetAwaiter().GetResult();
-
-    private static async Task<(int Code, string Output, string Errors)> RunAsync(string file, string[] args, TimeSpan timeout, IDictionary<string, string>? environment = null)
+    /// <summary>The Redis image the deployment test runs (tests/tools/build-redis-image.sh; built once, then reused).</summary>
+    public string TestRedisImage()
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
-        using var process = Process.Start(info)!;
-        var output = new StringBuilder();
-        var errors = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (errors) { errors.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout}:\n{Tail(errors.ToString(), 40)}");
-        }
-        return (process.ExitCode, output.ToString(), errors.ToString());
+        var (code, output, errors) = Tool.Run("bash", [Path.Combine(ServiceProcess.RepoRoot(), "tests", "tools", "build-redis-image.sh")], TimeSpan.FromMinutes(10));
+        return code == 0 ? output.Trim().Split('\n')[^1] : throw new InvalidOperationException("build-redis-image.sh failed:\n" + errors);
     }
 
+    public static (int Code, string Output, string Errors) Run(string file, string[] args) => Tool.Run(file, args, TimeSpan.FromMinutes(5));
+
     private static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
+}
+
+/// <summary>The image tests share one build and load of the images (and run one after the other).</summary>
+[CollectionDefinition(Name)]
+public sealed class ImageCollection : ICollectionFixture<ImageFixture>
+{
+    public const string Name = "images";
 }

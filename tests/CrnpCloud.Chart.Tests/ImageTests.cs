@@ -5,14 +5,15 @@ using CrnpCloud.FakeKube;
 using CrnpCloud.Testing;
 using Xunit.Abstractions;
 
-namespace CrnpCloud.EndToEnd.Tests;
+namespace CrnpCloud.Chart.Tests;
 
 /// <summary>
 /// The images charts/tools/build-images.sh builds (services/Container.props), run as the chart runs
 /// them: read-only root filesystem with a tmpfs on /tmp, uid 1654, here on the host network. Edge,
 /// ingest and delivery start on the embedded in-memory store; the operator against the fake API server.
 /// </summary>
-public sealed class ImageTests(ImageFixture images, ITestOutputHelper output) : IClassFixture<ImageFixture>
+[Collection(ImageCollection.Name)]
+public sealed class ImageTests(ImageFixture images, ITestOutputHelper output)
 {
     private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
     private static readonly ResourceKind Servers = new("crnp.cloud", "v1alpha1", "crnpservers", "CrnpServer", Namespaced: true);
