@@ -4,9 +4,9 @@ namespace CrnpCloud.Delivery;
 
 /// <summary>
 /// The worker's two connection budgets: <see cref="DeliveryOptions.ConnectionBudget"/> for clients in
-/// good standing and <see cref="DeliveryOptions.SuspectBudget"/> for suspect ones, so that clients that
-/// cannot be reached (whose connects hang until the connect timeout) wait only for each other. Both
-/// are sized at start.
+/// good standing and <see cref="DeliveryOptions.SuspectBudget"/> for the others (new to this worker,
+/// failing or slow), so that clients that cannot be reached (whose connects hang until the connect
+/// timeout) wait only for each other. Both are sized at start.
 /// </summary>
 internal sealed class ConnectionPools(IOptionsMonitor<DeliveryOptions> options) : IDisposable
 {

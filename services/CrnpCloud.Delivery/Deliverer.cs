@@ -8,9 +8,10 @@ namespace CrnpCloud.Delivery;
 /// Delivers a client's queue head first: send, and only then ack. A failed send is retried
 /// RetryCount times, RetryInterval apart, before the client is removed; later entries wait behind
 /// it. Connections in flight are bounded by two budgets (<see cref="ConnectionPools"/>): clients in
-/// good standing take the main one, suspect clients (last attempt failed or slow) the other, and an
-/// attempt still unfinished after SuspectAfter moves over, so a client that cannot be reached never
-/// holds what healthy clients need.
+/// good standing (<see cref="ClientStanding"/>) take the main one, the others (new to this worker,
+/// last attempt failed or slow) the suspect one, and an attempt from the main budget still unfinished
+/// after SuspectAfter moves over (a new client takes the main budget only when the suspect one is
+/// full), so a client that cannot be reached never holds what healthy clients need for longer than that.
 /// </summary>
 internal sealed class Deliverer(
     ICrnpStore store,
@@ -165,9 +166,21 @@ internal sealed class Deliverer(
     {
         while (true)
         {
-            var suspect = standing.Suspect;
-            var held = suspect ? pools.Suspect : pools.Main;
-            await held.WaitAsync(partition.Stopping);
+            SemaphoreSlim held;
+            if (standing.Value == Standing.Suspect)
+            {
+                await pools.Suspect.WaitAsync(partition.Stopping);
+                held = pools.Suspect;
+            }
+            else if (standing.Value == Standing.New && pools.Suspect.Wait(0))
+            {
+                held = pools.Suspect;
+            }
+            else
+            {
+                await pools.Main.WaitAsync(partition.Stopping);
+                held = pools.Main;
+            }
             var started = time.GetTimestamp();
             using var putOff = CancellationTokenSource.CreateLinkedTokenSource(partition.Stopping);
             try
@@ -177,7 +190,7 @@ internal sealed class Deliverer(
                     return false;
                 }
                 var send = sender.SendAsync(client, document, settings.ConnectTimeout, settings.ClientTimeout, partition, putOff.Token);
-                if (!suspect && !send.IsCompleted)
+                if (held == pools.Main && !send.IsCompleted)
                 {
                     try
                     {
@@ -185,11 +198,11 @@ internal sealed class Deliverer(
                     }
                     catch (TimeoutException)
                     {
-                        // Not done in SuspectAfter: the client is suspect and its attempt leaves the main
-                        // budget. Where the suspect budget has no room and it has not even connected, it
-                        // is put off (cancelling a connect reaches nothing on the client) and made again
+                        // Not done in SuspectAfter: the client loses its standing and its attempt leaves the
+                        // main budget. Where the suspect budget has no room and it has not even connected,
+                        // it is put off (cancelling a connect reaches nothing on the client) and made again
                         // from there; a connected one finishes where it is.
-                        standing.Suspect = true;
+                        standing.Value = Standing.Suspect;
                         if (pools.Suspect.Wait(0))
                         {
                             held.Release();
@@ -203,7 +216,7 @@ internal sealed class Deliverer(
                     }
                 }
                 await send;
-                standing.Suspect = time.GetElapsedTime(started) > settings.SuspectAfter;
+                standing.Value = time.GetElapsedTime(started) <= settings.SuspectAfter ? Standing.Good : Standing.Suspect;
                 return true;
             }
             catch (OperationCanceledException) when (putOff.IsCancellationRequested && !partition.Stopping.IsCancellationRequested)
@@ -218,7 +231,7 @@ internal sealed class Deliverer(
             }
             catch (DeliveryFailedException)
             {
-                standing.Suspect = true;
+                standing.Value = Standing.Suspect;
                 throw;
             }
             finally

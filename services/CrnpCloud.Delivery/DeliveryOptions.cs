@@ -27,13 +27,14 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Most delivery connections this worker has open at once to clients in good standing.</summary>
+    /// <summary>Most delivery connections this worker has open at once to clients in good standing (their last attempt completed within <see cref="SuspectAfter"/>).</summary>
     [Range(1, 100_000)]
     public int ConnectionBudget { get; set; } = 256;
 
     /// <summary>
-    /// Most delivery connections this worker has open at once to suspect clients: those whose last
-    /// attempt failed or took longer than <see cref="SuspectAfter"/>. Kept apart from
+    /// Most delivery connections this worker has open at once to the other clients: new to this worker
+    /// (which take the main budget, watched, only when this one is full), or whose last attempt failed
+    /// or took longer than <see cref="SuspectAfter"/>. Kept apart from
     /// <see cref="ConnectionBudget"/>, so clients that cannot be reached never take the capacity healthy
     /// ones need. A connecting socket costs a descriptor and a few KiB of kernel memory.
     /// </summary>
@@ -41,8 +42,8 @@ public sealed class DeliveryOptions
     public int SuspectBudget { get; set; } = 1024;
 
     /// <summary>
-    /// An attempt from <see cref="ConnectionBudget"/> still unfinished after this long makes its client
-    /// suspect and moves to <see cref="SuspectBudget"/>; if that is full and it has not even connected,
+    /// An attempt from <see cref="ConnectionBudget"/> still unfinished after this long costs its client
+    /// its good standing and moves to <see cref="SuspectBudget"/>; if that is full and it has not even connected,
     /// it is put off and made again from there (not counted as a failed attempt).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]

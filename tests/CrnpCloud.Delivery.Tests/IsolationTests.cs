@@ -17,11 +17,15 @@ public sealed class IsolationTests(ITestOutputHelper output)
 {
     private const int Partitions = 64;
 
-    [Fact]
-    public async Task SilentClientsBeyondTheBudget_InTheSamePartitions_DoNotStallHealthyOnes_OnDefaultSettings()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("16")]
+    public async Task SilentClientsBeyondTheBudget_InTheSamePartitions_DoNotStallHealthyOnes_OnDefaultSettings(string? suspectBudget)
     {
         // The short form of the scenario, on default settings (budget 256, client timeout 60 s):
         // 300 clients whose SYNs are dropped, 10 healthy ones in their partitions, 10 events/s for 10 s.
+        // With a suspect budget of 16 the silent clients outnumber both budgets: new clients then take
+        // the main one too, and are moved out (or put off) after SuspectAfter.
         var store = new InMemoryStore();
         var healthy = Enumerable.Range(0, 10).Select(_ => CrnpTestListener.Start()).ToList();
         var silent = await SilentInPartitionsAsync(300, healthy.Select(h => Partitioning.Of(h.Address, Partitions)).ToHashSet());
@@ -32,7 +36,7 @@ public sealed class IsolationTests(ITestOutputHelper output)
             {
                 await RegisterAsync(store, client);
             }
-            await using var worker = await StartWorkerAsync(store, []);
+            await using var worker = await StartWorkerAsync(store, suspectBudget is null ? [] : new() { ["Crnp:Delivery:SuspectBudget"] = suspectBudget });
 
             var published = new List<long>();
             var start = Stopwatch.GetTimestamp();
