@@ -128,12 +128,13 @@ internal static partial class E2eBenchmark
             ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
         };
         double baseline;
-        Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount} healthy clients x {eventCount} events");
+        Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount - 2} healthy clients x {eventCount} events");
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
             var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
             await RegisterAsync(system, receivers, cancellationToken);
-            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken);
+            await WarmUpAsync(system, receivers, cancellationToken);
+            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             baseline = phase.Throughput;
             foreach (var r in receivers)
             {
@@ -153,7 +154,8 @@ internal static partial class E2eBenchmark
             await system.RegisterAsync(silent.Address.Port);
             await system.RegisterAsync(refusing.Port);
             await RegisterAsync(system, healthy, cancellationToken);
-            var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken);
+            await WarmUpAsync(system, healthy, cancellationToken);
+            var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             var lost = 1 - (phase.Throughput / baseline);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {lost * 100:F1}% lost (target <= 5%) -> {(lost <= 0.05 ? "MET" : "MISSED")}"));
@@ -163,6 +165,27 @@ internal static partial class E2eBenchmark
             }
             return phase.Result.Valid && lost <= 0.05;
         }
+    }
+
+    /// <summary>
+    /// Both phases of <c>faulty</c> alike: events the workers deliver while they settle their partition
+    /// shares (a shed partition waits up to a third of the lease TTL for its new owner) and JIT tiering
+    /// completes; checked by their own ledger, not measured. Without it the baseline, run first, paid
+    /// for both and the comparison said little.
+    /// </summary>
+    private static async Task WarmUpAsync(BenchSystem system, List<CrnpTestListener> receivers, CancellationToken cancellationToken)
+    {
+        var warmup = Warmup ?? 100;
+        Console.WriteLine($"-- warm-up: {warmup} events, not measured");
+        if (!(await DeliverAsync(system, receivers, warmup, 0, cancellationToken)).Result.Valid)
+        {
+            throw new InvalidOperationException("the warm-up's ledger is not valid");
+        }
+        foreach (var r in receivers)
+        {
+            r.Received.Clear();
+        }
+        Console.WriteLine("-- measured:");
     }
 
     private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document);
