@@ -50,17 +50,14 @@ internal sealed class OwnedPartition : ILeaseGuard
     {
         Interlocked.Exchange(ref _validUntil, validUntil);
         var lapse = _lapse;
-        if (lapse.IsCancellationRequested)
+        lapse.CancelAfter(Remaining(validUntil)); // nothing once it has fired
+        if (lapse.IsCancellationRequested && !_lost)
         {
-            // Renewed late, with the same token: the store never gave the lease away, so deliveries
-            // may go on; the attempts that ran under the lapsed deadline have ended.
-            if (!_lost)
-            {
-                _lapse = new CancellationTokenSource(Remaining(validUntil), _time);
-            }
-            return;
+            // Renewed late (or the old deadline fired just now), with the same token: the store never
+            // gave the lease away, so deliveries may go on; the attempts that ran under the lapsed
+            // deadline have ended.
+            _lapse = new CancellationTokenSource(Remaining(validUntil), _time);
         }
-        lapse.CancelAfter(Remaining(validUntil));
     }
 
     public void MarkLost()
