@@ -9,6 +9,7 @@ namespace CrnpCloud.Delivery;
 internal sealed class ClientLoop(CallbackAddress client, OwnedPartition partition, Deliverer deliverer)
 {
     private readonly Lock _gate = new();
+    private readonly ClientStanding _standing = new();
     private bool _running;
     private bool _signaled;
 
@@ -45,7 +46,7 @@ internal sealed class ClientLoop(CallbackAddress client, OwnedPartition partitio
                     _signaled = false;
                 }
 
-                if (!await deliverer.DrainAsync(client, partition))
+                if (!await deliverer.DrainAsync(client, partition, _standing))
                 {
                     // The store was away or something unexpected happened: look again shortly.
                     lock (_gate)

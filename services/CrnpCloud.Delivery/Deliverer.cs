@@ -7,19 +7,22 @@ namespace CrnpCloud.Delivery;
 /// <summary>
 /// Delivers a client's queue head first: send, and only then ack. A failed send is retried
 /// RetryCount times, RetryInterval apart, before the client is removed; later entries wait behind
-/// it. Connections in flight are bounded by the connection budget.
+/// it. Connections in flight are bounded by two budgets (<see cref="ConnectionPools"/>): clients in
+/// good standing (<see cref="ClientStanding"/>) take the main one, the others (new to this worker,
+/// last attempt failed or slow) the suspect one, and an attempt from the main budget still unfinished
+/// after SuspectAfter moves over (a new client takes the main budget only when the suspect one is
+/// full), so a client that cannot be reached never holds what healthy clients need for longer than that.
 /// </summary>
 internal sealed class Deliverer(
     ICrnpStore store,
     IDeliveryStore delivery,
     EventSender sender,
+    ConnectionPools pools,
     IOptionsMonitor<DeliveryOptions> options,
     DeliveryTelemetry telemetry,
     TimeProvider time,
-    ILogger<Deliverer> logger) : IDisposable
+    ILogger<Deliverer> logger)
 {
-    private readonly SemaphoreSlim _budget = new(options.CurrentValue.ConnectionBudget);
-
     public DeliveryTelemetry Telemetry => telemetry;
 
     private enum Outcome
@@ -30,7 +33,7 @@ internal sealed class Deliverer(
     }
 
     /// <summary>Delivers until the queue is empty (true) or it must stop; false when it should try again later.</summary>
-    public async Task<bool> DrainAsync(CallbackAddress client, OwnedPartition partition)
+    public async Task<bool> DrainAsync(CallbackAddress client, OwnedPartition partition, ClientStanding standing)
     {
         var settings = options.CurrentValue;
         try
@@ -45,7 +48,7 @@ internal sealed class Deliverer(
 
                 foreach (var entry in entries)
                 {
-                    var outcome = await DeliverAsync(client, entry, partition, settings);
+                    var outcome = await DeliverAsync(client, entry, partition, standing, settings);
                     if (outcome != Outcome.Delivered)
                     {
                         return true;
@@ -91,7 +94,7 @@ internal sealed class Deliverer(
         }
     }
 
-    private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, OwnedPartition partition, DeliveryOptions settings)
+    private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, OwnedPartition partition, ClientStanding standing, DeliveryOptions settings)
     {
         var document = CrnpWriter.ToBytes(entry.Event.Event);
         var (retries, retryInterval) = settings.RetryFor(client);
@@ -104,12 +107,14 @@ internal sealed class Deliverer(
                 return Outcome.Stopped;
             }
 
-            await _budget.WaitAsync(partition.Stopping);
             var started = time.GetTimestamp();
             using var activity = DeliveryTelemetry.StartDelivery(entry, client, attempt);
             try
             {
-                await sender.SendAsync(client, document, settings.ClientTimeout, partition.Stopping);
+                if (!await AttemptAsync(client, document, partition, standing, options.CurrentValue))
+                {
+                    return Outcome.Stopped;
+                }
                 telemetry.Attempted(true, attempt, time.GetElapsedTime(started), time.GetUtcNow() - entry.Event.PublishedAt);
                 DeliveryLog.Delivered(logger, entry.Event.Sequence, client.ToString());
                 return Outcome.Delivered;
@@ -125,10 +130,6 @@ internal sealed class Deliverer(
                 attempt = Math.Max(attempt, await RecordFailureAsync(client, reason));
                 telemetry.Attempted(false, attempt, time.GetElapsedTime(started), null);
                 DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, Math.Max(attempt, attempts), reason);
-            }
-            finally
-            {
-                _budget.Release();
             }
 
             // A retry policy changed meanwhile (CrnpServer, or the client's own) applies to the rest.
@@ -156,6 +157,90 @@ internal sealed class Deliverer(
         return Outcome.Removed;
     }
 
+    /// <summary>
+    /// One attempt, from the budget the client's standing calls for: true when the document went out,
+    /// false when the lease lapsed or the partition stopped (nothing to count against the client).
+    /// Throws <see cref="DeliveryFailedException"/> when the client failed it.
+    /// </summary>
+    private async Task<bool> AttemptAsync(CallbackAddress client, byte[] document, OwnedPartition partition, ClientStanding standing, DeliveryOptions settings)
+    {
+        while (true)
+        {
+            SemaphoreSlim held;
+            if (standing.Value == Standing.Suspect)
+            {
+                await pools.Suspect.WaitAsync(partition.Stopping);
+                held = pools.Suspect;
+            }
+            else if (standing.Value == Standing.New && pools.Suspect.Wait(0))
+            {
+                held = pools.Suspect;
+            }
+            else
+            {
+                await pools.Main.WaitAsync(partition.Stopping);
+                held = pools.Main;
+            }
+            var started = time.GetTimestamp();
+            using var putOff = CancellationTokenSource.CreateLinkedTokenSource(partition.Stopping);
+            try
+            {
+                if (!partition.IsValid)
+                {
+                    return false;
+                }
+                var send = sender.SendAsync(client, document, settings.ConnectTimeout, settings.ClientTimeout, partition, putOff.Token);
+                if (held == pools.Main && !send.IsCompleted)
+                {
+                    try
+                    {
+                        await send.WaitAsync(settings.SuspectAfter, time);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // Not done in SuspectAfter: the client loses its standing and its attempt leaves the
+                        // main budget. Where the suspect budget has no room and it has not even connected,
+                        // it is put off (cancelling a connect reaches nothing on the client) and made again
+                        // from there; a connected one finishes where it is.
+                        standing.Value = Standing.Suspect;
+                        if (pools.Suspect.Wait(0))
+                        {
+                            held.Release();
+                            held = pools.Suspect;
+                            telemetry.Demoted(putOff: false);
+                        }
+                        else
+                        {
+                            await putOff.CancelAsync();
+                        }
+                    }
+                }
+                await send;
+                standing.Value = time.GetElapsedTime(started) <= settings.SuspectAfter ? Standing.Good : Standing.Suspect;
+                return true;
+            }
+            catch (OperationCanceledException) when (putOff.IsCancellationRequested && !partition.Stopping.IsCancellationRequested)
+            {
+                telemetry.Demoted(putOff: true);
+                DeliveryLog.PutOff(logger, client.ToString(), settings.SuspectAfter.TotalMilliseconds);
+            }
+            catch (LeaseLapsedException)
+            {
+                DeliveryLog.AttemptLapsed(logger, client.ToString(), partition.Lease.Partition);
+                return false;
+            }
+            catch (DeliveryFailedException)
+            {
+                standing.Value = Standing.Suspect;
+                throw;
+            }
+            finally
+            {
+                held.Release();
+            }
+        }
+    }
+
     // The client's consecutive failures, or 0 when the store cannot say: a store hiccup must not turn
     // into a lost retry, so this attempt then counts on its own.
     private async Task<int> RecordFailureAsync(CallbackAddress client, string reason)
@@ -170,6 +255,4 @@ internal sealed class Deliverer(
             return 0;
         }
     }
-
-    public void Dispose() => _budget.Dispose();
 }

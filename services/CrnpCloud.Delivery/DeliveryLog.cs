@@ -37,6 +37,12 @@ internal static partial class DeliveryLog
     [LoggerMessage(12, LogLevel.Warning, "Partition {Partition}: the store changed from {Previous} to {Current} (failover or restart); queued {Queued} current-state event(s) to resync its clients")]
     public static partial void Resynced(ILogger logger, int partition, string previous, string current, int queued);
 
+    [LoggerMessage(13, LogLevel.Information, "Delivery to {Client} not connected after {Milliseconds} ms and the suspect budget is full: put off, to be made again from it (not counted as a failure)")]
+    public static partial void PutOff(ILogger logger, string client, double milliseconds);
+
+    [LoggerMessage(14, LogLevel.Warning, "Delivery to {Client} ended: the lease of partition {Partition} lapsed during the attempt (not counted as a failure)")]
+    public static partial void AttemptLapsed(ILogger logger, string client, int partition);
+
     [LoggerMessage(9, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
     public static partial void Delivered(ILogger logger, long sequence, string client);
 }

@@ -15,13 +15,39 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Time allowed to connect and write one event (client_timeout).</summary>
+    /// <summary>Time allowed to connect and write one event (client_timeout): it bounds the whole attempt.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Most delivery connections this worker has open at once.</summary>
+    /// <summary>
+    /// Time allowed for the TCP connect alone (within <see cref="ClientTimeout"/>). A reachable client
+    /// answers a SYN in a round trip; one that has not answered by then is dead, unplugged or behind a
+    /// dropping firewall, and the attempt fails (and is retried) instead of waiting out the client timeout.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most delivery connections this worker has open at once to clients in good standing (their last attempt completed within <see cref="SuspectAfter"/>).</summary>
     [Range(1, 100_000)]
     public int ConnectionBudget { get; set; } = 256;
+
+    /// <summary>
+    /// Most delivery connections this worker has open at once to the other clients: new to this worker
+    /// (which take the main budget, watched, only when this one is full), or whose last attempt failed
+    /// or took longer than <see cref="SuspectAfter"/>. Kept apart from
+    /// <see cref="ConnectionBudget"/>, so clients that cannot be reached never take the capacity healthy
+    /// ones need. A connecting socket costs a descriptor and a few KiB of kernel memory.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int SuspectBudget { get; set; } = 1024;
+
+    /// <summary>
+    /// An attempt from <see cref="ConnectionBudget"/> still unfinished after this long costs its client
+    /// its good standing and moves to <see cref="SuspectBudget"/>; if that is full and it has not even connected,
+    /// it is put off and made again from there (not counted as a failed attempt).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan SuspectAfter { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long a partition lease lasts without renewal; a dead worker's partitions move after at most this.</summary>
     [Range(typeof(TimeSpan), "00:00:00.300", "00:10:00")]

@@ -25,7 +25,8 @@ public static class DeliveryServiceCollectionExtensions
             ?? throw new InvalidOperationException("the configured store does not support delivery"));
         services.AddLiveSettings<DeliveryOptions>(ApplyLive);
         services.TryAddSingleton<EventSender>();
-        services.AddSingleton<DeliveryTelemetry>();
+        services.AddSingleton<ConnectionPools>();
+        services.AddSingleton(sp => new DeliveryTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ConnectionPools>()));
         services.AddSingleton<Deliverer>();
         services.AddSingleton<DeliveryWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryWorker>());

@@ -14,15 +14,26 @@ public sealed class DeliveryTelemetry
     private readonly Counter<long> _deliveries;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _removals;
+    private readonly Counter<long> _demotions;
     private readonly Histogram<double> _queueTime;
     private readonly Histogram<double> _connectionTime;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _backlog = new();
     private long _ownedPartitions;
     private long _activeClients;
 
-    public DeliveryTelemetry(IMeterFactory meters)
+    internal DeliveryTelemetry(IMeterFactory meters, ConnectionPools pools)
     {
         var meter = meters.Create(Name);
+        _demotions = meter.CreateCounter<long>("crnp.delivery.suspect_moves", description: "Attempts unfinished after SuspectAfter, by what happened (moved to the suspect budget, put off until it has room)");
+        meter.CreateObservableGauge("crnp.delivery.connections", () =>
+        {
+            var (main, suspect) = pools.InUse;
+            return new[]
+            {
+                new Measurement<long>(main, new KeyValuePair<string, object?>("budget", "main")),
+                new Measurement<long>(suspect, new KeyValuePair<string, object?>("budget", "suspect")),
+            };
+        }, description: "Delivery connections open now, by budget (main: clients in good standing; suspect: last attempt failed or slow)");
         _deliveries = meter.CreateCounter<long>("crnp.delivery.attempts", description: "Delivery attempts, by result (ok, failed)");
         _retries = meter.CreateCounter<long>("crnp.delivery.retries", description: "Attempts that were retries of a failed delivery");
         _removals = meter.CreateCounter<long>("crnp.delivery.client_removals", description: "Clients removed after every retry failed");
@@ -59,6 +70,8 @@ public sealed class DeliveryTelemetry
     }
 
     public void Removed() => _removals.Add(1);
+
+    public void Demoted(bool putOff) => _demotions.Add(1, new KeyValuePair<string, object?>("result", putOff ? "put_off" : "moved"));
 
     /// <summary>The backlog of a partition at its last rescan; null when the partition is no longer owned.</summary>
     public void Backlog(int partition, long? entries)

@@ -6,9 +6,10 @@ namespace CrnpCloud.Delivery;
 /// <summary>
 /// A partition this worker holds a lease on: its wake-up subscription, its periodic rescan, and one
 /// delivery loop per client with work. It trusts its lease only until <see cref="ValidUntil"/>, a
-/// local deadline set short of the lease's expiry, so it stops before anyone else can take over.
+/// local deadline set short of the lease's expiry, so it stops before anyone else can take over;
+/// <see cref="Lapsed"/> fires at that deadline, so no delivery attempt outlives the lease it runs under.
 /// </summary>
-internal sealed class OwnedPartition
+internal sealed class OwnedPartition : ILeaseGuard
 {
     private readonly ConcurrentDictionary<CallbackAddress, ClientLoop> _loops = new();
     private readonly CancellationTokenSource _stop = new();
@@ -20,6 +21,7 @@ internal sealed class OwnedPartition
     private Task _rescans = Task.CompletedTask;
     private long _validUntil;
     private volatile bool _lost;
+    private volatile CancellationTokenSource _lapse;
 
     public OwnedPartition(Lease lease, long validUntil, IDeliveryStore store, Deliverer deliverer, TimeProvider time, TimeSpan rescanInterval)
     {
@@ -29,6 +31,7 @@ internal sealed class OwnedPartition
         _deliverer = deliverer;
         _time = time;
         _rescanInterval = rescanInterval;
+        _lapse = new CancellationTokenSource(Remaining(validUntil), time);
     }
 
     public Lease Lease { get; }
@@ -40,9 +43,31 @@ internal sealed class OwnedPartition
     /// <summary>Deliveries may go on: not stopped, not fenced out, and the local lease deadline not passed.</summary>
     public bool IsValid => !_stop.IsCancellationRequested && !_lost && _time.GetTimestamp() < Interlocked.Read(ref _validUntil);
 
-    public void Renewed(long validUntil) => Interlocked.Exchange(ref _validUntil, validUntil);
+    /// <summary>Cancelled when the local lease deadline passes or the lease is lost (not on a graceful stop: in-flight writes finish then).</summary>
+    public CancellationToken Lapsed => _lapse.Token;
 
-    public void MarkLost() => _lost = true;
+    public void Renewed(long validUntil)
+    {
+        Interlocked.Exchange(ref _validUntil, validUntil);
+        var lapse = _lapse;
+        lapse.CancelAfter(Remaining(validUntil)); // nothing once it has fired
+        if (lapse.IsCancellationRequested && !_lost)
+        {
+            // Renewed late (or the old deadline fired just now), with the same token: the store never
+            // gave the lease away, so deliveries may go on; the attempts that ran under the lapsed
+            // deadline have ended.
+            _lapse = new CancellationTokenSource(Remaining(validUntil), _time);
+        }
+    }
+
+    public void MarkLost()
+    {
+        _lost = true;
+        _lapse.Cancel();
+    }
+
+    private TimeSpan Remaining(long validUntil) =>
+        TimeSpan.FromSeconds(Math.Max(0, validUntil - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
 
     public void Start()
     {
@@ -68,6 +93,7 @@ internal sealed class OwnedPartition
         await Task.WhenAll(_loops.Values.Select(l => l.Completion));
         _deliverer.Telemetry.Backlog(Lease.Partition, null);
         _stop.Dispose();
+        _lapse.Dispose();
     }
 
     // Wake-ups are hints: a lost one (store away, subscription not yet active) is found here.

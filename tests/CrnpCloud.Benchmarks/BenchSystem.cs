@@ -145,7 +145,8 @@ internal sealed class BenchSystem : IAsyncDisposable
 
 /// <summary>
 /// Every published event and every delivery. A run is valid only when every client received every
-/// event it should, at least once and in publish order; duplicates are counted.
+/// event it should, at least once and in publish order; duplicates are counted, and one that arrives
+/// after a newer event counts as out of order too.
 /// </summary>
 internal sealed class Ledger
 {
@@ -195,12 +196,17 @@ internal sealed class Ledger
                     unknown++;
                     continue;
                 }
+                var order = _order[seq];
                 if (!seen.Add(seq))
                 {
                     duplicates++;
+                    if (order < max)
+                    {
+                        // An older event again after a newer one: the client would see state go back.
+                        outOfOrder++;
+                    }
                     continue;
                 }
-                var order = _order[seq];
                 if (order < max)
                 {
                     outOfOrder++;

@@ -15,7 +15,7 @@ namespace CrnpCloud.Benchmarks;
 /// the same run (issue 9). Receivers are real TCP listeners in this process that register through
 /// the edge and read one connection at a time, as a legacy CRNP client does.
 /// </summary>
-internal static class E2eBenchmark
+internal static partial class E2eBenchmark
 {
     private const int Streams = 4;
 
@@ -25,18 +25,21 @@ internal static class E2eBenchmark
 
     private static int? Warmup { get; set; }
 
+    private static int? Silent { get; set; }
+
     public static Command Command()
     {
-        var scenario = new Option<string>("--scenario") { Description = "fanout | latency | single | faulty | all", DefaultValueFactory = _ => "all" };
+        var scenario = new Option<string>("--scenario") { Description = "fanout | latency | single | faulty | silent | all", DefaultValueFactory = _ => "all" };
         var mode = new Option<string>("--mode") { Description = "processes (redis-server, edge, ingest, workers) | allinone", DefaultValueFactory = _ => "processes" };
         var workers = new Option<int>("--workers") { Description = "delivery worker processes", DefaultValueFactory = _ => 2 };
         var clients = new Option<int?>("--clients") { Description = "receiving clients (scenario default if absent)" };
         var events = new Option<int?>("--events") { Description = "events published (scenario default if absent)" };
+        var silent = new Option<int?>("--silent") { Description = "silent clients of the silent scenario (600 if absent)" };
         var rate = new Option<double?>("--rate") { Description = "events/s (0 = as fast as the ingest takes them)" };
         var fsync = new Option<string>("--fsync") { Description = "redis-server appendfsync: everysec (the chart's) or always", DefaultValueFactory = _ => "everysec" };
         var warmup = new Option<int?>("--warmup") { Description = "events delivered before the measured ones (JIT tiering, thread pools, connections); scenario default if absent" };
         var set = new Option<string[]>("--set") { Description = "a service setting for every process, e.g. Crnp__Delivery__BatchSize=64 (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("e2e", "end-to-end deliveries with a ledger, against the TCP floor (issue 9)") { scenario, mode, workers, clients, events, rate, warmup, fsync, set };
+        var command = new Command("e2e", "end-to-end deliveries with a ledger, against the TCP floor (issue 9)") { scenario, mode, workers, clients, events, silent, rate, warmup, fsync, set };
         command.SetAction((r, token) =>
         {
             Fsync = r.GetValue(fsync)!;
@@ -46,6 +49,7 @@ internal static class E2eBenchmark
                 Extra[pair[..eq]] = pair[(eq + 1)..];
             }
             Warmup = r.GetValue(warmup);
+            Silent = r.GetValue(silent);
             return RunAsync(r.GetValue(scenario)!, r.GetValue(mode)!, r.GetValue(workers), r.GetValue(clients), r.GetValue(events), r.GetValue(rate), token);
         });
         return command;
@@ -53,7 +57,7 @@ internal static class E2eBenchmark
 
     private static async Task<int> RunAsync(string scenario, string mode, int workers, int? clients, int? events, double? rate, CancellationToken cancellationToken)
     {
-        var scenarios = scenario == "all" ? ["fanout", "latency", "single", "faulty"] : new[] { scenario };
+        var scenarios = scenario == "all" ? ["fanout", "latency", "single", "faulty", "silent"] : new[] { scenario };
         var valid = true;
         foreach (var s in scenarios)
         {
@@ -67,8 +71,10 @@ internal static class E2eBenchmark
                 "latency" => await FanoutAsync(mode, workers, clients ?? 10, events ?? 10_000, rate ?? 1000, Warmup ?? 0, floor: false, cancellationToken),
                 // 2. one client, maximum ordered rate.
                 "single" => await FanoutAsync(mode, workers, clients ?? 1, events ?? 5000, rate ?? 0, Warmup ?? 0, floor: true, cancellationToken),
-                // 3. 100 clients, one black hole and one refusing: what the other 98 lose.
+                // 3. 100 clients, one silent (SYNs dropped) and one refusing: what the other 98 lose (target <= 5%).
                 "faulty" => await FaultyAsync(mode, workers, clients ?? 100, events ?? 200, rate ?? 0, cancellationToken),
+                // 4. issue 15: 20 healthy clients, with and without 600 silent ones in their partitions, 50 events/s for 60 s.
+                "silent" => await SilentAsync(mode, workers, clients ?? 20, Silent ?? 600, events ?? 3000, rate ?? 50, cancellationToken),
                 _ => throw new ArgumentException($"unknown scenario {s}"),
             };
         }
@@ -122,36 +128,64 @@ internal static class E2eBenchmark
             ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
         };
         double baseline;
-        Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount} healthy clients x {eventCount} events");
+        Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount - 2} healthy clients x {eventCount} events");
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
             var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
             await RegisterAsync(system, receivers, cancellationToken);
-            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken);
+            await WarmUpAsync(system, receivers, cancellationToken);
+            var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             baseline = phase.Throughput;
             foreach (var r in receivers)
             {
                 await r.DisposeAsync();
             }
         }
-        Console.WriteLine($"== {mode}: faulty clients: {clientCount - 2} healthy + 1 black hole (accepts, never reads) + 1 refusing");
+        Console.WriteLine($"== {mode}: faulty clients: {clientCount - 2} healthy + 1 silent (never answers a SYN) + 1 refusing");
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
             var healthy = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
-            await using var blackHole = CrnpTestListener.BlackHole();
+            await using var silent = CrnpTestListener.Silent();
+            if (!await CrnpTestListener.ConnectTimesOutAsync(silent.Address, TimeSpan.FromSeconds(1)))
+            {
+                throw new InvalidOperationException("the silent client answered a connect");
+            }
             var refusing = CrnpTestListener.Refusing();
-            await system.RegisterAsync(blackHole.Address.Port);
+            await system.RegisterAsync(silent.Address.Port);
             await system.RegisterAsync(refusing.Port);
             await RegisterAsync(system, healthy, cancellationToken);
-            var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken);
+            await WarmUpAsync(system, healthy, cancellationToken);
+            var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
+            var lost = 1 - (phase.Throughput / baseline);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {(1 - (phase.Throughput / baseline)) * 100:F1}% lost (target <= 5%)"));
+                $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {lost * 100:F1}% lost (target <= 5%) -> {(lost <= 0.05 ? "MET" : "MISSED")}"));
             foreach (var r in healthy)
             {
                 await r.DisposeAsync();
             }
-            return phase.Result.Valid;
+            return phase.Result.Valid && lost <= 0.05;
         }
+    }
+
+    /// <summary>
+    /// Both phases of <c>faulty</c> alike: events the workers deliver while they settle their partition
+    /// shares (a shed partition waits up to a third of the lease TTL for its new owner) and JIT tiering
+    /// completes; checked by their own ledger, not measured. Without it the baseline, run first, paid
+    /// for both and the comparison said little.
+    /// </summary>
+    private static async Task WarmUpAsync(BenchSystem system, List<CrnpTestListener> receivers, CancellationToken cancellationToken)
+    {
+        var warmup = Warmup ?? 100;
+        Console.WriteLine($"-- warm-up: {warmup} events, not measured");
+        if (!(await DeliverAsync(system, receivers, warmup, 0, cancellationToken)).Result.Valid)
+        {
+            throw new InvalidOperationException("the warm-up's ledger is not valid");
+        }
+        foreach (var r in receivers)
+        {
+            r.Received.Clear();
+        }
+        Console.WriteLine("-- measured:");
     }
 
     private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document);

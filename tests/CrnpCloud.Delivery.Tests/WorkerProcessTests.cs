@@ -8,15 +8,30 @@ namespace CrnpCloud.Delivery.Tests;
 /// <summary>Delivery workers as separate processes on a real redis-server: scale-out, kill -9, takeover.</summary>
 public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
-    private ServiceProcess StartWorker(string prefix, string ttl = "00:00:02", string rescan = "00:00:01") => ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>
+    private ServiceProcess StartWorker(string prefix, string ttl = "00:00:02", string rescan = "00:00:01", params (string Key, string Value)[] extra)
     {
-        ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
-        ["Crnp__Store__KeyPrefix"] = prefix,
-        ["Crnp__Delivery__LeaseTtl"] = ttl,
-        ["Crnp__Delivery__RescanInterval"] = rescan,
-        ["Crnp__Delivery__RetryInterval"] = "00:00:00.200",
-        ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
-    });
+        var environment = new Dictionary<string, string>
+        {
+            ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
+            ["Crnp__Store__KeyPrefix"] = prefix,
+            ["Crnp__Delivery__LeaseTtl"] = ttl,
+            ["Crnp__Delivery__RescanInterval"] = rescan,
+            ["Crnp__Delivery__RetryInterval"] = "00:00:00.200",
+            ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
+        };
+        foreach (var (key, value) in extra)
+        {
+            environment["Crnp__Delivery__" + key] = value;
+        }
+        return ServiceProcess.Start("CrnpCloud.Delivery", environment);
+    }
+
+    /// <summary>The owner of one partition's lease, or null when nobody holds it.</summary>
+    private async Task<string?> OwnerOf(string prefix, int partition)
+    {
+        var lease = await redis.Connection.GetDatabase().HashGetAsync($"{prefix}{{default}}:leases", partition);
+        return lease.IsNull ? null : ((string)lease!).Split(' ')[0];
+    }
 
     /// <summary>The owner of every partition lease (one per partition held), read from the leases hash.</summary>
     private async Task<string[]> LeaseOwners(string prefix)
@@ -150,14 +165,20 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture
     public async Task GracefulStop_ReleasesLeases_SoTheOtherWorkerTakesOverAtOnce()
     {
         var (store, prefix, listeners) = await SetUpAsync(10);
-        var a = StartWorker(prefix, ttl: "00:00:10");
+        var a = StartWorker(prefix, ttl: "00:00:10", extra: ("WorkerId", "graceful-a"));
         await using var b = StartWorker(prefix, ttl: "00:00:10");
         async Task<int> HeldBy(string worker) => (await LeaseOwners(prefix)).Count(o => o == worker);
         async Task<string[]> Owners() => [.. (await LeaseOwners(prefix)).Distinct()];
         await Eventually.TrueAsync(async () => (await Owners()).Length == 2, "both workers hold partitions");
+        Assert.True(await HeldBy("graceful-a") > 0);
 
         await a.DisposeAsync();
         var stopped = Stopwatch.StartNew();
+
+        // SIGTERM, and the process has exited: it gave back every lease and left the live set (read
+        // from the store, before anyone could have taken them over by expiry).
+        Assert.Equal(0, await HeldBy("graceful-a"));
+        Assert.Null(await redis.Connection.GetDatabase().SortedSetScoreAsync($"{prefix}{{default}}:workers", "graceful-a"));
         for (var i = 0; i < 20; i++)
         {
             await store.PublishAsync(Numbered(i));
@@ -174,4 +195,63 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture
         Assert.Single(owners);
         Assert.Equal(64, await HeldBy(owners[0]));
     }
+
+    [Fact]
+    public async Task PausedPastItsLease_AWorkerWritesNothingStale_WhenItResumes()
+    {
+        // Worker a starts delivering event 0 to a client that does not answer yet (SYNs dropped), and is
+        // stopped (SIGSTOP) for longer than its lease. b takes the partition over; the client answers; b
+        // delivers 0 and later events. a's connect completes in the kernel while a is stopped (a SYN
+        // retransmission). Then a resumes: before the fix it wrote event 0 on that connection, after the
+        // newer ones. The client reads connections concurrently, so a stale write would show as out of order.
+        var prefix = RedisStores.UniquePrefix();
+        var store = RedisStores.Create(redis.Connection, prefix);
+        await using var client = CrnpTestListener.Silent();
+        Assert.True(await CrnpTestListener.ConnectTimesOutAsync(client.Address, TimeSpan.FromSeconds(1)), "the client is not silent");
+        await RegisterAsync(store, client.Address);
+        var partition = Core.Partitioning.Of(client.Address, 64);
+        (string, string)[] settings = [("ClientTimeout", "00:01:00"), ("RetryCount", "1000")];
+        await using var a = StartWorker(prefix, extra: [.. settings, ("WorkerId", "paused-a")]);
+        await Eventually.TrueAsync(async () => await OwnerOf(prefix, partition) == "paused-a", "a holds the client's partition");
+
+        await store.PublishAsync(Numbered(0));
+        await Eventually.TrueAsync(() => Task.FromResult(SynSent(client.Address.Port) > 0), "a is connecting to the client");
+        await a.SignalAsync("STOP");
+        try
+        {
+            await using var b = StartWorker(prefix, extra: [.. settings, ("WorkerId", "paused-b")]);
+            await Eventually.TrueAsync(async () => await OwnerOf(prefix, partition) == "paused-b", "b took the partition over", TimeSpan.FromSeconds(30));
+            client.Answer();
+            await client.WaitForAsync(1, TimeSpan.FromSeconds(30));
+            for (var i = 1; i < 4; i++)
+            {
+                await store.PublishAsync(Numbered(i));
+            }
+            await client.WaitForAsync(4, TimeSpan.FromSeconds(30));
+
+            // a's connection: established by the kernel on a retransmitted SYN (1, 3, 7, 15 s after its
+            // first), accepted by the client, nothing written yet.
+            await Eventually.TrueAsync(() => Task.FromResult(client.Open > 0), "a's connect completed while it was stopped", TimeSpan.FromSeconds(40));
+            await a.SignalAsync("CONT");
+            await Eventually.TrueAsync(() => Task.FromResult(client.Open == 0), "a's connection is over", TimeSpan.FromSeconds(40));
+            await store.PublishAsync(Numbered(4));
+            await client.WaitForAsync(5, TimeSpan.FromSeconds(30));
+
+            var numbers = client.Events.Select(NumberOf).ToArray();
+            for (var i = 1; i < numbers.Length; i++)
+            {
+                Assert.True(numbers[i] >= numbers.Take(i).Max(), $"{numbers[i]} after {numbers.Take(i).Max()}: {string.Join(", ", numbers)}");
+            }
+            Assert.Equal(Enumerable.Range(0, 5), numbers.Distinct());
+        }
+        finally
+        {
+            await a.SignalAsync("CONT");
+        }
+    }
+
+    /// <summary>Sockets of this machine in SYN_SENT towards a loopback port (from /proc/net/tcp).</summary>
+    private static int SynSent(int port) =>
+        File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Count(f => f[3] == "02" && f[2].EndsWith(":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
 }

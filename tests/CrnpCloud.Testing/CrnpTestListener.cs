@@ -10,22 +10,41 @@ namespace CrnpCloud.Testing;
 
 /// <summary>
 /// The client side of CRNP delivery, as a legacy client does it: listen, accept, read one SC_EVENT
-/// to EOF per connection, keep every event in the order the connections were accepted.
+/// to EOF per connection, keep every event in the order the connections were accepted. Other kinds
+/// misbehave on purpose: <see cref="BlackHole"/> accepts and never reads, <see cref="Silent"/>
+/// never accepts at all (connects to it time out), <see cref="Concurrent"/> reads every connection
+/// at once and keeps events in the order their documents completed.
 /// </summary>
 public sealed class CrnpTestListener : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
+    private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
-    private readonly bool _readNothing;
+    private readonly ConcurrentDictionary<Socket, Task> _reading = new();
+    private readonly Mode _mode;
+    private Socket? _filler;
+    private Task _accepting = Task.CompletedTask;
+    private int _malformed;
+    private int _accepted;
 
-    private CrnpTestListener(IPAddress address, bool readNothing)
+    private CrnpTestListener(IPAddress address, Mode mode, int? receiveBuffer = null, int backlog = 1024)
     {
-        _readNothing = readNothing;
-        _listener = new TcpListener(address, 0);
-        _listener.Start(1024);
-        Address = new CallbackAddress(address, ((IPEndPoint)_listener.LocalEndpoint).Port);
-        _accepting = Task.Run(AcceptLoopAsync);
+        _mode = mode;
+        _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (receiveBuffer is { } size)
+        {
+            // Before listen, so accepted sockets inherit it (and advertise a window that small).
+            _listener.ReceiveBufferSize = size;
+        }
+        _listener.Bind(new IPEndPoint(address, 0));
+        _listener.Listen(backlog);
+        Address = new CallbackAddress(address, ((IPEndPoint)_listener.LocalEndPoint!).Port);
+    }
+
+    private enum Mode
+    {
+        Sequential,
+        Concurrent,
+        ReadNothing,
     }
 
     public CallbackAddress Address { get; }
@@ -34,12 +53,42 @@ public sealed class CrnpTestListener : IAsyncDisposable
 
     public int Malformed => _malformed;
 
-    private int _malformed;
+    /// <summary>Connections accepted so far (the one that fills a silent listener's queue excluded).</summary>
+    public int Accepted => Volatile.Read(ref _accepted);
 
-    public static CrnpTestListener Start(IPAddress? address = null) => new(address ?? IPAddress.Loopback, readNothing: false);
+    /// <summary>Accepted connections still being read (nothing or part of a document so far).</summary>
+    public int Open => _reading.Count;
 
-    /// <summary>A client that accepts connections and never reads from them.</summary>
-    public static CrnpTestListener BlackHole(IPAddress? address = null) => new(address ?? IPAddress.Loopback, readNothing: true);
+    public static CrnpTestListener Start(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.Sequential));
+
+    /// <summary>
+    /// A client that reads every connection at once, as a multi-threaded client may: events are kept
+    /// in the order their documents completed, so a stale delivery that completes after a newer one
+    /// shows up as out of order.
+    /// </summary>
+    public static CrnpTestListener Concurrent(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.Concurrent));
+
+    /// <summary>
+    /// A client that accepts connections and never reads from them, with its receive buffer shrunk to
+    /// the kernel's minimum (about 2 KiB). On loopback the sender's buffer grows to about 4 MiB, so
+    /// only a document larger than that really blocks its writer; smaller ones are "delivered" at once.
+    /// </summary>
+    public static CrnpTestListener BlackHole(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.ReadNothing, receiveBuffer: 1));
+
+    /// <summary>
+    /// A client that never answers: a socket listening with a backlog of 0, whose one queue place
+    /// (Linux allows backlog + 1 pending connections) is taken by a connection that is never accepted,
+    /// so the kernel drops every further SYN, as with a dead host or a dropping firewall. A connect to it
+    /// times out (unlike <see cref="Refusing"/>, which answers RST at once). <see cref="Answer"/> starts
+    /// serving it as a <see cref="Concurrent"/> client.
+    /// </summary>
+    public static CrnpTestListener Silent(IPAddress? address = null)
+    {
+        var listener = new CrnpTestListener(address ?? IPAddress.Loopback, Mode.Concurrent, backlog: 0);
+        listener._filler = new Socket(listener.Address.Ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        listener._filler.Connect(listener.Address.ToEndPoint());
+        return listener;
+    }
 
     /// <summary>An address on which nothing listens: connections are refused.</summary>
     public static CallbackAddress Refusing()
@@ -51,6 +100,36 @@ public sealed class CrnpTestListener : IAsyncDisposable
         return new CallbackAddress(IPAddress.Loopback, port);
     }
 
+    /// <summary>Whether a connect to <paramref name="address"/> is still pending after <paramref name="wait"/> (true: silent; refused or accepted: false).</summary>
+    public static async Task<bool> ConnectTimesOutAsync(CallbackAddress address, TimeSpan wait)
+    {
+        using var probe = new Socket(address.Ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            await probe.ConnectAsync(address.ToEndPoint(), timeout.Token);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A silent listener starts accepting: the connections the kernel let through since (SYN retransmissions) are read.</summary>
+    public void Answer()
+    {
+        if (_filler is null || _accepting != Task.CompletedTask)
+        {
+            throw new InvalidOperationException("only a silent listener starts answering, once");
+        }
+        _accepting = Task.Run(AcceptLoopAsync);
+    }
+
     public IReadOnlyList<CrnpEvent> Events => [.. Received.Select(r => r.Event)];
 
     public Task WaitForAsync(int count, TimeSpan? timeout = null) =>
@@ -59,7 +138,7 @@ public sealed class CrnpTestListener : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _listener.Stop();
+        _listener.Dispose();
         try
         {
             await _accepting;
@@ -68,7 +147,15 @@ public sealed class CrnpTestListener : IAsyncDisposable
         {
             // Stopped.
         }
+        await Task.WhenAll(_reading.Values);
+        _filler?.Dispose();
         _stop.Dispose();
+    }
+
+    private static CrnpTestListener Started(CrnpTestListener listener)
+    {
+        listener._accepting = Task.Run(listener.AcceptLoopAsync);
+        return listener;
     }
 
     private async Task AcceptLoopAsync()
@@ -79,22 +166,39 @@ public sealed class CrnpTestListener : IAsyncDisposable
             Socket socket;
             try
             {
-                socket = await _listener.AcceptSocketAsync(_stop.Token);
+                socket = await _listener.AcceptAsync(_stop.Token);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
                 break;
             }
 
-            if (_readNothing)
+            if (_filler is not null && socket.RemoteEndPoint!.Equals(_filler.LocalEndPoint))
             {
-                held.Add(socket);
+                socket.Dispose(); // the connection that kept a silent listener's queue full
                 continue;
             }
-
-            // One connection at a time, in accept order, as a single-threaded legacy client: the
-            // order received is the order the server connected in.
-            await ReadOneAsync(socket);
+            Interlocked.Increment(ref _accepted);
+            switch (_mode)
+            {
+                case Mode.ReadNothing:
+                    held.Add(socket);
+                    break;
+                case Mode.Concurrent:
+                    _reading[socket] = Task.Run(async () =>
+                    {
+                        await ReadOneAsync(socket);
+                        _reading.TryRemove(socket, out _);
+                    });
+                    break;
+                default:
+                    // One connection at a time, in accept order, as a single-threaded legacy client: the
+                    // order received is the order the server connected in.
+                    _reading[socket] = Task.CompletedTask;
+                    await ReadOneAsync(socket);
+                    _reading.TryRemove(socket, out _);
+                    break;
+            }
         }
         foreach (var socket in held)
         {
