@@ -197,7 +197,17 @@ public sealed partial class ObservabilityTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddMetrics();
-        builder.Services.AddSingleton<DeliveryTelemetry>().AddSingleton<EdgeTelemetry>().AddSingleton<IngestTelemetry>();
+        builder.Services.AddOptions<DeliveryOptions>();
+        // The delivery pool's telemetry observes its connection budgets; both types are internal to it.
+        builder.Services.AddSingleton(sp =>
+        {
+            var pools = Activator.CreateInstance(typeof(DeliveryOptions).Assembly.GetType("CrnpCloud.Delivery.ConnectionPools", throwOnError: true)!,
+                System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, null,
+                [sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<DeliveryOptions>>()], null)!;
+            return (DeliveryTelemetry)Activator.CreateInstance(typeof(DeliveryTelemetry),
+                System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic, null,
+                [sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), pools], null)!;
+        }).AddSingleton<EdgeTelemetry>().AddSingleton<IngestTelemetry>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter("CrnpCloud.*").AddPrometheusExporter());
         await using var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
@@ -210,6 +220,7 @@ public sealed partial class ObservabilityTests
         delivery.Backlog(0, 5);
         delivery.Partitions(64);
         delivery.ClientLoops(1);
+        delivery.Demoted(putOff: true);
         app.Services.GetRequiredService<EdgeTelemetry>().Answered(StatusCode.Ok, "ADD_CLIENT", TimeSpan.FromMilliseconds(1));
         var ingest = app.Services.GetRequiredService<IngestTelemetry>();
         ingest.Published(1, TimeSpan.FromMilliseconds(2));
