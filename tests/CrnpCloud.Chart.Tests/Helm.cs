@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using CrnpCloud.Operator;
+using CrnpCloud.Testing;
 using k8s;
 
 namespace CrnpCloud.Chart.Tests;
@@ -7,13 +7,13 @@ namespace CrnpCloud.Chart.Tests;
 /// <summary>Real helm, installed (once, cached) by the project's own script, run against charts/crnpcloud.</summary>
 public static class Helm
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot { get; } = ServiceProcess.RepoRoot();
 
     public static string Chart => Path.Combine(RepoRoot, "charts", "crnpcloud");
 
     private static readonly Lazy<string> Binary = new(() =>
     {
-        var (code, output, errors) = Run("bash", [Path.Combine(RepoRoot, "charts", "tools", "install-helm.sh")]);
+        var (code, output, errors) = Tool.Run("bash", [Path.Combine(RepoRoot, "charts", "tools", "install-helm.sh")], TimeSpan.FromMinutes(5));
         Assert.True(code == 0, $"install-helm.sh failed: {errors}");
         return output.Trim().Split('\n')[^1];
     });
@@ -21,7 +21,7 @@ public static class Helm
     public static IEnumerable<string> CiValues =>
         Directory.GetFiles(Path.Combine(Chart, "ci"), "*.yaml").Order(StringComparer.Ordinal);
 
-    public static (int Code, string Output, string Errors) Run(params string[] args) => Run(Binary.Value, args);
+    public static (int Code, string Output, string Errors) Run(params string[] args) => Tool.Run(Binary.Value, args, TimeSpan.FromMinutes(3));
 
     /// <summary>
     /// Renders the chart (CRDs included) and returns every object, typed; objects of the Prometheus Operator
@@ -52,7 +52,15 @@ public static class Helm
     /// <summary>The output of helm template (CRDs included), as text.</summary>
     public static string RenderText(string? valuesFile = null, params string[] sets)
     {
-        var args = new List<string> { "template", "crnpcloud", Chart, "--namespace", "crnp-system", "--include-crds" };
+        var (code, output, errors) = Run([.. Template(Chart, valuesFile, sets), "--include-crds"]);
+        Assert.True(code == 0, $"helm template failed: {errors}");
+        return output;
+    }
+
+    /// <summary><c>helm template crnpcloud CHART --namespace crnp-system [-f VALUES] [--set S]...</c></summary>
+    private static List<string> Template(string chart, string? valuesFile, string[] sets)
+    {
+        var args = new List<string> { "template", "crnpcloud", chart, "--namespace", "crnp-system" };
         if (valuesFile is not null)
         {
             args.AddRange(["-f", valuesFile]);
@@ -61,9 +69,7 @@ public static class Helm
         {
             args.AddRange(["--set", set]);
         }
-        var (code, output, errors) = Run([.. args]);
-        Assert.True(code == 0, $"helm template failed: {errors}");
-        return output;
+        return args;
     }
 
     /// <summary>
@@ -79,16 +85,7 @@ public static class Helm
             CopyDirectory(Chart, copy.FullName);
             File.WriteAllText(Path.Combine(copy.FullName, "templates", "zz-notes-under-test.yaml"),
                 "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: notes-under-test }\ndata:\n  notes: {{ include \"crnpcloud.notes\" . | quote }}\n");
-            var args = new List<string> { "template", "crnpcloud", copy.FullName, "--namespace", "crnp-system", "--show-only", "templates/zz-notes-under-test.yaml" };
-            if (valuesFile is not null)
-            {
-                args.AddRange(["-f", valuesFile]);
-            }
-            foreach (var set in sets)
-            {
-                args.AddRange(["--set", set]);
-            }
-            var (code, output, errors) = Run([.. args]);
+            var (code, output, errors) = Run([.. Template(copy.FullName, valuesFile, sets), "--show-only", "templates/zz-notes-under-test.yaml"]);
             Assert.True(code == 0, $"helm template (notes) failed: {errors}");
             return KubernetesYaml.Deserialize<k8s.Models.V1ConfigMap>(output).Data["notes"];
         }
@@ -108,29 +105,5 @@ public static class Helm
         {
             File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
         }
-    }
-
-    private static (int, string, string) Run(string file, string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), $"{file} did not finish");
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CrnpCloud.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("CrnpCloud.sln not found above " + AppContext.BaseDirectory);
     }
 }
