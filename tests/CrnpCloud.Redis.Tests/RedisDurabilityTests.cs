@@ -79,7 +79,10 @@ public sealed class RedisDurabilityTests(ITestOutputHelper output)
         });
 
         await Task.Delay(publishFor);
-        var killedAt = clock.Elapsed; // before the signal: every acknowledgement counted below came earlier
+        // Taken before the signal, so a lost event's age is never overstated; an acknowledgement may still
+        // land in the few milliseconds before the process dies (the publishing connection is closed
+        // before the restart, so none can come from the restarted server).
+        var killedAt = clock.Elapsed;
         await redis.KillAsync();
         await stop.CancelAsync();
         await publishing.DisposeAsync(); // fails whatever is still in flight
@@ -89,7 +92,6 @@ public sealed class RedisDurabilityTests(ITestOutputHelper output)
         {
             acked = [.. acknowledged];
         }
-        Assert.All(acked, at => Assert.True(at <= killedAt + TimeSpan.FromSeconds(1), "an acknowledgement long after the kill"));
 
         await redis.StartAsync(CancellationToken.None);
         await using var reading = await RedisStores.ConnectAsync(redis);
