@@ -10,7 +10,9 @@ namespace CrnpCloud.Benchmarks;
 /// <summary>
 /// Mixed load with the chaos loop for a long time (not in CI): continuous publishing to the clients,
 /// registration churn through the edge, and every interval one fault at random (kill -9 of a worker,
-/// edge restart, ingest restart, redis-server kill -9). Prints progress and, at the end, the ledger.
+/// edge restart, kill -9 of the edge, ingest restart, kill -9 of the ingest, redis-server kill -9).
+/// Prints progress and, at the end, the ledger (whose registration check asks again on RETRY, up to
+/// its recovery time: the last fault may have been a redis-server restart a moment before).
 /// </summary>
 internal static class SoakCommand
 {
@@ -80,13 +82,18 @@ internal static class SoakCommand
         while (clock.Elapsed < TimeSpan.FromMinutes(minutes))
         {
             await Task.Delay(TimeSpan.FromSeconds(faultEvery), cancellationToken);
-            var fault = random.Next(4);
-            var name = fault switch { 0 => "kill -9 worker", 1 => "restart edge", 2 => "restart ingest", _ => "kill -9 redis-server" };
+            var fault = random.Next(6);
+            var name = fault switch
+            {
+                0 => "kill -9 worker", 1 => "restart edge", 2 => "kill -9 edge", 3 => "restart ingest", 4 => "kill -9 ingest", _ => "kill -9 redis-server",
+            };
             switch (fault)
             {
                 case 0: await rig.KillWorkerAsync(random.Next(workers)); break;
                 case 1: await rig.RestartEdgeAsync(); break;
-                case 2: await rig.RestartIngestAsync(); break;
+                case 2: await rig.KillEdgeAsync(); break;
+                case 3: await rig.RestartIngestAsync(); break;
+                case 4: await rig.KillIngestAsync(); break;
                 default: await rig.KillRedisAsync(); break;
             }
             var rss = string.Join(", ", rig.Processes.Select(p => $"{p.Name} {p.Process.Usage().PeakRssMiB:F0}"));

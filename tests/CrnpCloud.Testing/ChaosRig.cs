@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using CrnpCloud.Protocol;
 
 namespace CrnpCloud.Testing;
@@ -7,8 +9,8 @@ namespace CrnpCloud.Testing;
 /// <summary>
 /// CrnpCloud as processes on a real redis-server (an fsync per write), with CRNP clients registered
 /// through the edge, a publisher that counts an event as acknowledged only when the ingest answered,
-/// faults on demand (kill -9 of a worker, edge/ingest restarts, redis-server kill -9), and a ledger
-/// check. Used by the chaos test and by the soak command.
+/// faults on demand (kill -9 of a worker, of the edge, of the ingest; edge/ingest restarts with SIGTERM;
+/// redis-server kill -9), and a ledger check. Used by the chaos test and by the soak command.
 /// </summary>
 public sealed class ChaosRig : IAsyncDisposable
 {
@@ -78,7 +80,7 @@ public sealed class ChaosRig : IAsyncDisposable
         rig._ingestPort = await rig._ingest.PortOfAsync("grpc");
         foreach (var listener in rig.Listeners)
         {
-            var reply = await CrnpTestClient.RegisterAsync(rig.Edge, Membership(RegistrationType.AddClient, listener.Address.Port));
+            var reply = await rig.RegisterAsync(Membership(RegistrationType.AddClient, listener.Address.Port), TimeSpan.FromSeconds(60));
             if (reply.Status != StatusCode.Ok)
             {
                 throw new InvalidOperationException($"registration refused: {reply.Status} {reply.Message}");
@@ -158,6 +160,31 @@ public sealed class ChaosRig : IAsyncDisposable
         Faults++;
     }
 
+    /// <summary>kill -9 of the edge (no drain: connections in progress are cut), then a new one.</summary>
+    public async Task KillEdgeAsync()
+    {
+        Collect(_edge);
+        _edge.Kill();
+        await _edge.DisposeAsync();
+        _edge = ServiceProcess.Start("CrnpCloud.Edge", _env);
+        Edge = new IPEndPoint(IPAddress.Loopback, await _edge.PortOfAsync("crnp"));
+        Faults++;
+    }
+
+    /// <summary>
+    /// kill -9 of the ingest, then a new one. A publish in flight at the kill gets no answer, so it is
+    /// not acknowledged and the publisher sends the same event (same idempotency key) again.
+    /// </summary>
+    public async Task KillIngestAsync()
+    {
+        Collect(_ingest);
+        _ingest.Kill();
+        await _ingest.DisposeAsync();
+        _ingest = ServiceProcess.Start("CrnpCloud.Ingest", _env);
+        Volatile.Write(ref _ingestPort, await _ingest.PortOfAsync("grpc"));
+        Faults++;
+    }
+
     /// <summary>kill -9 of redis-server, then the same server again: only what fsync wrote survives.</summary>
     public async Task KillRedisAsync()
     {
@@ -214,10 +241,13 @@ public sealed class ChaosRig : IAsyncDisposable
             }
         }
 
+        // ADD_EVENTS succeeds only for a registered client. RETRY (the store is not back yet, e.g. after a
+        // redis-server restart just before) is asked again until the deadline, as a CRNP client would.
         var unregistered = new List<string>();
+        var registering = Stopwatch.StartNew();
         foreach (var listener in Listeners)
         {
-            var again = await CrnpTestClient.RegisterAsync(Edge, Membership(RegistrationType.AddEvents, listener.Address.Port));
+            var again = await RegisterAsync(Membership(RegistrationType.AddEvents, listener.Address.Port), recovery - registering.Elapsed);
             if (again.Status != StatusCode.Ok)
             {
                 unregistered.Add($"{listener.Address}: {again.Status} {again.Message}");
@@ -228,6 +258,35 @@ public sealed class ChaosRig : IAsyncDisposable
             Collect(process);
         }
         return new Report(acked.Length, Listeners.Count, missing, backwards, duplicates, unregistered, Faults, [.. _problems]);
+    }
+
+    /// <summary>
+    /// Sends a registration to the current edge; a RETRY answer, or no answer (the edge restarting), is
+    /// tried again every 250 ms for up to <paramref name="patience"/>, then the last answer is returned
+    /// (no answer at all: a <see cref="StatusCode.Retry"/> reply naming the error).
+    /// </summary>
+    private async Task<CrnpReply> RegisterAsync(CallbackRegistration message, TimeSpan patience)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            CrnpReply reply;
+            try
+            {
+                reply = await CrnpTestClient.RegisterAsync(Edge, message);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
+            {
+                reply = new CrnpReply(StatusCode.Retry, $"no answer from the edge: {ex.Message}");
+            }
+            if (reply.Status != StatusCode.Retry || clock.Elapsed >= patience)
+            {
+                return reply.Status == StatusCode.Retry
+                    ? reply with { Message = $"{reply.Message} (still RETRY after {clock.Elapsed.TotalSeconds:F0} s)" }
+                    : reply;
+            }
+            await Task.Delay(250);
+        }
     }
 
     private void Collect(ServiceProcess process) =>

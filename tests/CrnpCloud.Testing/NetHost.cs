@@ -25,11 +25,20 @@ public sealed class NetHost : IAsyncDisposable
 
     public IReadOnlyList<string> Launcher => ["ip", "netns", "exec", _namespace];
 
+    /// <summary>
+    /// Why network namespaces must be available here (a test that needs them then fails instead of
+    /// skipping), or null: <c>CRNP_REQUIRE_NETNS=1</c> (.ci/run sets it) or <c>CI=true</c>.
+    /// </summary>
+    public static string? RequiredBy =>
+        Environment.GetEnvironmentVariable("CRNP_REQUIRE_NETNS") == "1" ? "CRNP_REQUIRE_NETNS=1"
+        : string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase) ? "CI=true"
+        : null;
+
     public static bool Supported(out string reason)
     {
         if (Environment.UserName != "root")
         {
-            reason = "network namespaces need root; skipped";
+            reason = "network namespaces need root";
             return false;
         }
         var probe = $"crnp-probe-{Environment.ProcessId}";
@@ -41,11 +50,11 @@ public sealed class NetHost : IAsyncDisposable
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            reason = $"the ip command (iproute2) is not available ({ex.Message}); skipped";
+            reason = $"the ip command (iproute2) is not available ({ex.Message})";
             return false;
         }
         Ip("netns", "del", probe);
-        reason = code == 0 ? "" : $"the kernel refused a network namespace ({errors.Trim()}); skipped";
+        reason = code == 0 ? "" : $"the kernel refused a network namespace ({errors.Trim()})";
         return code == 0;
     }
 
