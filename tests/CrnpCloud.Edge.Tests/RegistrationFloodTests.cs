@@ -54,14 +54,6 @@ public sealed class RegistrationFloodTests(ITestOutputHelper output)
             await OpenIdleAsync(server, flooder, FloodConnections, flood);
             output.WriteLine($"{FloodConnections} idle connections from {flooder} opened in {clock.Elapsed.TotalSeconds:F1} s");
 
-            // The last one was refused at once, with a proper SC_REPLY and nothing read.
-            using (var timeout = new CancellationTokenSource(CrnpTestClient.Patience))
-            {
-                var answer = CrnpParser.ParseReply(new(await CrnpTestClient.ReadToEndAsync(flood[^1], timeout.Token)));
-                Assert.True(answer.IsSuccess, answer.ToString());
-                Assert.Equal(refusal, answer.Value.Status);
-            }
-
             // A loaded 2-core machine may stall one round; the bound must hold for all ten of one of three rounds.
             var rounds = new List<TimeSpan>();
             for (var round = 0; round < 3 && (rounds.Count == 0 || rounds[^1] >= AnswerBound); round++)
@@ -77,6 +69,14 @@ public sealed class RegistrationFloodTests(ITestOutputHelper output)
                 output.WriteLine($"round {round + 1}: answer times during the flood {string.Join(", ", times.Select(t => $"{t.TotalMilliseconds:F1}"))} ms");
             }
             Assert.True(rounds[^1] < AnswerBound, $"the worst answer of every round was over {AnswerBound.TotalMilliseconds} ms: {string.Join(", ", rounds.Select(t => $"{t.TotalMilliseconds:F0} ms"))}");
+
+            // The last flood connection was refused at once, with a proper SC_REPLY and nothing read.
+            using (var timeout = new CancellationTokenSource(CrnpTestClient.Patience))
+            {
+                var answer = CrnpParser.ParseReply(new(await CrnpTestClient.ReadToEndAsync(flood[^1], timeout.Token)));
+                Assert.True(answer.IsSuccess, answer.ToString());
+                Assert.Equal(refusal, answer.Value.Status);
+            }
             Assert.False(edge.HasExited);
         }
         finally
