@@ -70,10 +70,15 @@ public sealed class RegistrationFloodTests(ITestOutputHelper output)
             }
             Assert.True(rounds[^1] < AnswerBound, $"the worst answer of every round was over {AnswerBound.TotalMilliseconds} ms: {string.Join(", ", rounds.Select(t => $"{t.TotalMilliseconds:F0} ms"))}");
 
-            // The last flood connection was refused at once, with a proper SC_REPLY and nothing read.
+            // Nearly every flood connection was refused at once with a proper SC_REPLY, nothing read. (Those
+            // that found a place under the per-address limit are closed, unanswered, at IdleTimeout, and
+            // their places go to later ones: a few hundred at most over a 10 s flood.)
+            var answered = flood.Where(socket => socket.Available > 0).ToList();
+            output.WriteLine($"{answered.Count} of {FloodConnections} flood connections were answered at once");
+            Assert.True(answered.Count >= FloodConnections * 9 / 10, $"only {answered.Count} flood connections were answered");
             using (var timeout = new CancellationTokenSource(CrnpTestClient.Patience))
             {
-                var answer = CrnpParser.ParseReply(new(await CrnpTestClient.ReadToEndAsync(flood[^1], timeout.Token)));
+                var answer = CrnpParser.ParseReply(new(await CrnpTestClient.ReadToEndAsync(answered[^1], timeout.Token)));
                 Assert.True(answer.IsSuccess, answer.ToString());
                 Assert.Equal(refusal, answer.Value.Status);
             }
