@@ -9,21 +9,78 @@ using Microsoft.Extensions.Options;
 namespace CrnpCloud.Edge;
 
 /// <summary>
-/// One registration per connection: read one SC_CALLBACK_REG (no EOF needed), apply it, write one
-/// SC_REPLY, close. A peer that does not finish its document within ClientTimeout is closed without
-/// a reply. Nothing thrown here escapes the connection.
+/// One registration per connection: admit it (<see cref="ConnectionAdmission"/>: a denied host is
+/// answered FAIL, a connection over the per-address or global limit LOW_RESOURCE, both at once and
+/// without reading), read one SC_CALLBACK_REG (no EOF needed), apply it, write one SC_REPLY, close.
+/// A peer silent for IdleTimeout, or that does not finish its document within ClientTimeout, is
+/// closed without a reply. Nothing thrown here escapes the connection.
 /// </summary>
 internal sealed class CrnpConnectionHandler(
     RegistrationService registrations,
+    ConnectionAdmission admission,
     IOptionsMonitor<EdgeOptions> options,
     EdgeTelemetry telemetry,
     TimeProvider time,
     ILogger<CrnpConnectionHandler> logger) : ConnectionHandler
 {
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
+    private readonly LogThrottle _deniedLog = new(time, LogInterval);
+    private readonly LogThrottle _addressLimitLog = new(time, LogInterval);
+    private readonly LogThrottle _globalLimitLog = new(time, LogInterval);
+    private readonly LogThrottle _idleLog = new(time, LogInterval);
+
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var settings = options.CurrentValue;
         var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address is { } ip ? CallbackAddress.Normalize(ip) : null;
+        var refusal = admission.TryAdmit(remote, out var lease);
+        if (refusal != AdmissionRefusal.None)
+        {
+            await RefuseAsync(connection, refusal, remote, settings);
+            return;
+        }
+        using var _ = lease;
+        await ServeAsync(connection, remote, settings);
+    }
+
+    // Answered before a byte is read: the peer's document, if it sends one, is never parsed.
+    private async Task RefuseAsync(ConnectionContext connection, AdmissionRefusal refusal, IPAddress? remote, EdgeOptions settings)
+    {
+        CrnpReply reply;
+        long suppressed;
+        switch (refusal)
+        {
+            case AdmissionRefusal.Denied:
+                telemetry.Refused("denied");
+                reply = new CrnpReply(StatusCode.Fail, $"host {remote} is not allowed to register");
+                if (_deniedLog.TryEnter(out suppressed))
+                {
+                    EdgeLog.DeniedAtAccept(logger, remote, suppressed);
+                }
+                break;
+            case AdmissionRefusal.AddressLimit:
+                telemetry.Refused("address_limit");
+                reply = new CrnpReply(StatusCode.LowResource, $"too many registration connections open from host {remote}; retry later");
+                if (_addressLimitLog.TryEnter(out suppressed))
+                {
+                    EdgeLog.AddressLimitReached(logger, remote, settings.MaxConnectionsPerAddress, suppressed);
+                }
+                break;
+            default:
+                telemetry.Refused("global_limit");
+                reply = new CrnpReply(StatusCode.LowResource, "too many registration connections open; retry later");
+                if (_globalLimitLog.TryEnter(out suppressed))
+                {
+                    EdgeLog.GlobalLimitReached(logger, remote, settings.MaxConcurrentConnections, suppressed);
+                }
+                break;
+        }
+        await TryWriteAsync(connection, reply, remote);
+    }
+
+    private async Task ServeAsync(ConnectionContext connection, IPAddress? remote, EdgeOptions settings)
+    {
         var started = time.GetTimestamp();
         using var activity = EdgeTelemetry.Source.StartActivity("crnp.register", ActivityKind.Server);
         activity?.SetTag("net.peer.ip", remote?.ToString());
@@ -31,10 +88,12 @@ internal sealed class CrnpConnectionHandler(
         // One deadline for the whole exchange: reading the document and applying it. The read is not
         // tied to ConnectionClosed: that fires on the client's FIN, and a document followed by a
         // close (or a truncated one followed by a half-close) must still be answered or applied.
+        // Each wait for a byte is also cut after IdleTimeout (IdleTimeoutPipeReader).
         using var deadline = new CancellationTokenSource(settings.ClientTimeout, time);
+        using var input = new IdleTimeoutPipeReader(connection.Transport.Input, settings.IdleTimeout, time);
         try
         {
-            var outcome = await new CrnpMessageReader(settings.Limits).ReadRegistrationAsync(connection.Transport.Input, deadline.Token);
+            var outcome = await new CrnpMessageReader(settings.Limits).ReadRegistrationAsync(input, deadline.Token);
             if (outcome.PeerSentNothing)
             {
                 return;
@@ -70,6 +129,14 @@ internal sealed class CrnpConnectionHandler(
             }
             telemetry.Answered(reply.Status, regType, time.GetElapsedTime(started));
             await WriteReplyAsync(connection, reply, remote, deadline.Token);
+        }
+        catch (OperationCanceledException) when (input.TimedOut && !deadline.IsCancellationRequested)
+        {
+            telemetry.IdleClosed();
+            if (_idleLog.TryEnter(out var suppressed))
+            {
+                EdgeLog.IdleTimedOut(logger, remote, settings.IdleTimeout, suppressed);
+            }
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {

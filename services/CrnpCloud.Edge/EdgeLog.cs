@@ -29,4 +29,16 @@ internal static partial class EdgeLog
 
     [LoggerMessage(8, LogLevel.Information, "LOCAL now includes {Count} cluster network(s) from the live settings: {Networks}")]
     public static partial void ClusterNetworksApplied(ILogger logger, int count, string networks);
+
+    [LoggerMessage(9, LogLevel.Warning, "Connection from {Remote} refused at once: host not allowed to register; answered FAIL ({Suppressed} more refused since the last line)")]
+    public static partial void DeniedAtAccept(ILogger logger, IPAddress? remote, long suppressed);
+
+    [LoggerMessage(10, LogLevel.Warning, "Connection from {Remote} refused at once: {Limit} registration connections already open from that address; answered LOW_RESOURCE ({Suppressed} more refused since the last line)")]
+    public static partial void AddressLimitReached(ILogger logger, IPAddress? remote, int limit, long suppressed);
+
+    [LoggerMessage(11, LogLevel.Warning, "Connection from {Remote} refused at once: {Limit} registration connections already open; answered LOW_RESOURCE ({Suppressed} more refused since the last line)")]
+    public static partial void GlobalLimitReached(ILogger logger, IPAddress? remote, int limit, long suppressed);
+
+    [LoggerMessage(12, LogLevel.Warning, "Connection from {Remote} sent no byte for {Timeout}; closed ({Suppressed} more closed so since the last line)")]
+    public static partial void IdleTimedOut(ILogger logger, IPAddress? remote, TimeSpan timeout, long suppressed);
 }

@@ -47,9 +47,24 @@ public sealed class EdgeOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Most registration connections open at once; Kestrel refuses more.</summary>
+    /// <summary>
+    /// Time allowed between two bytes of a registration, the first one included; a connection silent
+    /// for that long is closed without a reply. <see cref="ClientTimeout"/> still bounds the whole exchange
+    /// (a longer IdleTimeout than it has no effect).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most registration connections open at once; beyond it a connection is answered LOW_RESOURCE and closed.</summary>
     [Range(1, 10_000_000)]
     public int MaxConcurrentConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Most registration connections open at once from one source address; beyond it a connection is
+    /// answered LOW_RESOURCE and closed, so one host cannot take the places of all the others.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxConnectionsPerAddress { get; set; } = 100;
 
     /// <summary>Limits on one registration document.</summary>
     [Required]

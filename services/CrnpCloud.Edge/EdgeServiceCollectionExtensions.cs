@@ -16,6 +16,9 @@ public static class EdgeServiceCollectionExtensions
     /// endpoint on <see cref="EdgeOptions.Port"/> speaking CRNP. The store defaults to the embedded
     /// in-memory one unless another <see cref="ICrnpStore"/> is registered.
     /// </summary>
+    /// <summary>Connections Kestrel accepts beyond MaxConcurrentConnections: room for the refused ones being answered and for the HTTP endpoints.</summary>
+    private const long KestrelHeadroom = 1000;
+
     public static IHostApplicationBuilder AddCrnpEdge(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -31,11 +34,15 @@ public static class EdgeServiceCollectionExtensions
         services.AddSingleton(sp => new HostAccessPolicy(
             sp.GetRequiredService<IOptionsMonitor<EdgeOptions>>(), sp.GetRequiredService<InterfaceNetworks>(), sp.GetRequiredService<ILogger<HostAccessPolicy>>()));
         services.AddSingleton<RegistrationService>();
+        services.AddSingleton<ConnectionAdmission>();
         services.AddSingleton<EdgeTelemetry>();
         services.AddMetrics();
         services.AddStoreReadiness();
+        // The edge counts its registration connections itself (ConnectionAdmission) so that one over
+        // the limit is answered, logged and counted; Kestrel's own limit, for all its endpoints, is a
+        // backstop above it.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<EdgeOptions>>((kestrel, edge) =>
-            kestrel.Limits.MaxConcurrentConnections = edge.Value.MaxConcurrentConnections);
+            kestrel.Limits.MaxConcurrentConnections = (long)edge.Value.MaxConcurrentConnections + KestrelHeadroom);
         services.AddListener<EdgeOptions>("crnp", "CRNP registrations (TCP/XML)",
             o => (o.ListenAddress, o.Port), listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
         return builder;

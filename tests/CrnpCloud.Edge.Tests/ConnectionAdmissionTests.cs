@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using CrnpCloud.Testing;
+using static CrnpCloud.Edge.Tests.Registrations;
+
+namespace CrnpCloud.Edge.Tests;
+
+/// <summary>
+/// Admission as a connection is accepted (PROTOCOL.md section 10): refused hosts and connections
+/// over a limit are answered before the edge reads a byte, and silent connections are cut at
+/// IdleTimeout. The peers here send nothing, so an answer can only come from the admission.
+/// </summary>
+public sealed class ConnectionAdmissionTests
+{
+    /// <summary>Far below the test host's ClientTimeout (10 s): an answer this fast did not wait for a document.</summary>
+    private static readonly TimeSpan AtOnce = TimeSpan.FromSeconds(3);
+
+    [Fact]
+    public async Task ADeniedHost_IsAnsweredFail_BeforeSendingAnything()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { ["Crnp:Edge:DenyHosts"] = "127.0.0.7" });
+
+        var (reply, elapsed) = await AnswerWithoutSendingAsync(edge.Endpoint, IPAddress.Parse("127.0.0.7"));
+
+        Assert.Equal(StatusCode.Fail, reply?.Status);
+        Assert.Contains("not allowed", reply!.Message, StringComparison.Ordinal);
+        Assert.True(elapsed < AtOnce, $"answered after {elapsed}");
+        Assert.Contains(edge.Logs.Entries, e => e.Message.Contains("host not allowed to register", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AConnectionOverThePerAddressLimit_IsAnsweredLowResource_AndAnotherHostIsServed()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { ["Crnp:Edge:MaxConnectionsPerAddress"] = "2" });
+        var flooder = IPAddress.Parse("127.0.0.8");
+        using var first = await CrnpTestClient.ConnectAsync(edge.Endpoint, flooder, CancellationToken.None);
+        using var second = await CrnpTestClient.ConnectAsync(edge.Endpoint, flooder, CancellationToken.None);
+        await Eventually.TrueAsync(() => Task.FromResult(edge.Logs.Entries.Count(Accepted) >= 2), "the edge accepted both");
+
+        var (reply, elapsed) = await AnswerWithoutSendingAsync(edge.Endpoint, flooder);
+
+        Assert.Equal(StatusCode.LowResource, reply?.Status);
+        Assert.True(elapsed < AtOnce, $"answered after {elapsed}");
+        Assert.Equal(StatusCode.Ok, (await CrnpTestClient.RegisterAsync(edge.Endpoint, AddClient(7901, Membership), IPAddress.Parse("127.0.0.9"))).Status);
+        Assert.Contains(edge.Logs.Entries, e => e.Message.Contains("registration connections already open from that address", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AConnectionOverTheGlobalLimit_IsAnsweredLowResource_AndLogged()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { ["Crnp:Edge:MaxConcurrentConnections"] = "2" });
+        using var first = await CrnpTestClient.ConnectAsync(edge.Endpoint, IPAddress.Parse("127.0.0.10"), CancellationToken.None);
+        using var second = await CrnpTestClient.ConnectAsync(edge.Endpoint, IPAddress.Parse("127.0.0.11"), CancellationToken.None);
+        await Eventually.TrueAsync(() => Task.FromResult(edge.Logs.Entries.Count(Accepted) >= 2), "the edge accepted both");
+
+        var (reply, elapsed) = await AnswerWithoutSendingAsync(edge.Endpoint, IPAddress.Parse("127.0.0.12"));
+
+        Assert.Equal(StatusCode.LowResource, reply?.Status);
+        Assert.True(elapsed < AtOnce, $"answered after {elapsed}");
+        Assert.Contains(edge.Logs.Entries, e => e.Message.Contains("registration connections already open;", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ASilentConnection_IsClosedAtIdleTimeout_LongBeforeClientTimeout()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { ["Crnp:Edge:IdleTimeout"] = "00:00:00.300" });
+
+        var (reply, elapsed) = await AnswerWithoutSendingAsync(edge.Endpoint, IPAddress.Loopback);
+
+        Assert.Null(reply);
+        Assert.True(elapsed < AtOnce, $"closed after {elapsed}");
+        Assert.Contains(edge.Logs.Entries, e => e.Message.Contains("sent no byte", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ACompleteRegistration_SentInPiecesCloserThanIdleTimeout_IsAnswered()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { ["Crnp:Edge:IdleTimeout"] = "00:00:01.500" });
+        using var socket = await CrnpTestClient.ConnectAsync(edge.Endpoint, null, CancellationToken.None);
+        var document = CrnpWriter.ToBytes(AddClient(7902, Membership));
+
+        // Pieces 300 ms apart, the whole longer than IdleTimeout: the idle timer restarts at each byte.
+        var clock = Stopwatch.StartNew();
+        for (var at = 0; at < document.Length; at += 20)
+        {
+            await Task.Delay(300);
+            await socket.SendAsync(document.AsMemory(at, Math.Min(20, document.Length - at)), SocketFlags.None);
+        }
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(1.5), $"the document took only {clock.Elapsed}");
+        using var timeout = new CancellationTokenSource(CrnpTestClient.Patience);
+        var reply = CrnpParser.ParseReply(new(await CrnpTestClient.ReadToEndAsync(socket, timeout.Token)));
+
+        Assert.True(reply.IsSuccess, reply.ToString());
+        Assert.Equal(StatusCode.Ok, reply.Value.Status);
+    }
+
+    private static bool Accepted(LogEntry e) =>
+        e.Category.EndsWith("Kestrel.Connections", StringComparison.Ordinal) && e.Message.Contains("started", StringComparison.Ordinal);
+
+    /// <summary>Connects, sends nothing, and reads until the edge closes: its reply (null if none) and how long it took.</summary>
+    private static async Task<(CrnpReply? Reply, TimeSpan Elapsed)> AnswerWithoutSendingAsync(IPEndPoint server, IPAddress from)
+    {
+        using var socket = await CrnpTestClient.ConnectAsync(server, from, CancellationToken.None);
+        var clock = Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(CrnpTestClient.Patience);
+        var raw = await CrnpTestClient.ReadToEndAsync(socket, timeout.Token);
+        var parsed = CrnpParser.ParseReply(new(raw));
+        return (raw.Length == 0 ? null : parsed.Value, clock.Elapsed);
+    }
+}
