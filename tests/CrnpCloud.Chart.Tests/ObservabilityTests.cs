@@ -221,7 +221,10 @@ public sealed partial class ObservabilityTests
         delivery.Partitions(64);
         delivery.ClientLoops(1);
         delivery.Demoted(putOff: true);
-        app.Services.GetRequiredService<EdgeTelemetry>().Answered(StatusCode.Ok, "ADD_CLIENT", TimeSpan.FromMilliseconds(1));
+        var edge = app.Services.GetRequiredService<EdgeTelemetry>();
+        edge.Answered(StatusCode.Ok, "ADD_CLIENT", TimeSpan.FromMilliseconds(1));
+        edge.Refused("address_limit");
+        edge.IdleClosed();
         var ingest = app.Services.GetRequiredService<IngestTelemetry>();
         ingest.Published(1, TimeSpan.FromMilliseconds(2));
         ingest.Rejected("unavailable");
