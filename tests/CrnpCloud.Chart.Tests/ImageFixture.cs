@@ -19,9 +19,6 @@ public sealed class ImageFixture : IAsyncLifetime
     /// <summary>Why the images cannot be tested here; null when they can.</summary>
     public string? Unavailable { get; private set; }
 
-    /// <summary>The CONTAINERS_CONF every podman call runs with.</summary>
-    public string ContainersConf { get; private set; } = "";
-
     public TimeSpan BuildTime { get; private set; }
 
     /// <summary>The loaded image of crnpcloud-NAME (e.g. docker.io/library/crnpcloud-edge:e2e-1a2b3c4d).</summary>
@@ -42,12 +39,7 @@ public sealed class ImageFixture : IAsyncLifetime
         }
 
         var tools = Path.Combine(ServiceProcess.RepoRoot(), "charts", "tools");
-        var env = Run("bash", [Path.Combine(tools, "podman-env.sh")]);
-        if (env.Code != 0 || !File.Exists(env.Output.Trim()))
-        {
-            throw new InvalidOperationException($"charts/tools/podman-env.sh failed (it installs podman when missing):\n{env.Errors}");
-        }
-        ContainersConf = env.Output.Trim();
+        _ = Testing.Podman.ContainersConf; // installs podman when missing, or fails here with the reason
 
         var archives = Environment.GetEnvironmentVariable("CRNP_IMAGE_ARCHIVES");
         if (string.IsNullOrEmpty(archives))

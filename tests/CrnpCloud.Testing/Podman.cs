@@ -8,14 +8,19 @@ public static class Podman
 {
     private static readonly Lazy<string> Conf = new(() =>
     {
-        var (code, output, errors) = Tool.Run("bash", ["-c", $"source '{Path.Combine(ServiceProcess.RepoRoot(), "charts", "tools", "podman-env.sh")}' && echo \"$CONTAINERS_CONF\""], TimeSpan.FromMinutes(10));
-        return code == 0 ? output.Trim() : throw new InvalidOperationException("podman-env.sh failed: " + errors);
+        // Run (not sourced), the script prints the path of the containers.conf it wrote.
+        var (code, output, errors) = Tool.Run("bash", [Path.Combine(ServiceProcess.RepoRoot(), "charts", "tools", "podman-env.sh")], TimeSpan.FromMinutes(10));
+        var path = output.Trim();
+        return code == 0 && File.Exists(path) ? path : throw new InvalidOperationException("charts/tools/podman-env.sh failed (it installs podman when missing):\n" + errors);
     });
+
+    /// <summary>The CONTAINERS_CONF every podman call here runs with (installs podman first when missing).</summary>
+    public static string ContainersConf => Conf.Value;
 
     public static (int Code, string Output, string Errors) Run(params string[] args) => Run(TimeSpan.FromMinutes(5), args);
 
     public static (int Code, string Output, string Errors) Run(TimeSpan timeout, params string[] args) =>
-        Tool.Run("podman", args, timeout, new Dictionary<string, string> { ["CONTAINERS_CONF"] = Conf.Value });
+        Tool.Run("podman", args, timeout, new Dictionary<string, string> { ["CONTAINERS_CONF"] = ContainersConf });
 
     /// <summary>Runs podman and throws with its error output when it fails.</summary>
     public static string Must(params string[] args)
