@@ -1,5 +1,6 @@
 using CrnpCloud.Core;
 using CrnpCloud.Protocol;
+using CrnpCloud.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Delivery;
@@ -23,6 +24,13 @@ internal sealed class Deliverer(
     TimeProvider time,
     ILogger<Deliverer> logger)
 {
+    // Many clients failing together (one failed switch) must not cost a log line each: a few per
+    // interval, then a count of the rest (DeliveryTelemetry counts every attempt and removal).
+    private const int LogBurst = 20;
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+    private readonly LogThrottle _failureLog = new(time, LogInterval, LogBurst);
+    private readonly LogThrottle _removalLog = new(time, LogInterval, LogBurst);
+
     public DeliveryTelemetry Telemetry => telemetry;
 
     private enum Outcome
@@ -129,7 +137,11 @@ internal sealed class Deliverer(
                 // removal too: the count never starts over for the same undelivered entry.
                 attempt = Math.Max(attempt, await RecordFailureAsync(client, reason));
                 telemetry.Attempted(false, attempt, time.GetElapsedTime(started), null);
-                DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, Math.Max(attempt, attempts), reason);
+                if (_failureLog.TryEnter(out var suppressed))
+                {
+                    LogSuppressed(suppressed, "failed delivery attempts");
+                    DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, Math.Max(attempt, attempts), reason);
+                }
             }
 
             // A retry policy changed meanwhile (CrnpServer, or the client's own) applies to the rest.
@@ -137,7 +149,7 @@ internal sealed class Deliverer(
             attempts = Math.Max(attempt, retries + 1);
             if (attempt < attempts)
             {
-                await Task.Delay(retryInterval, time, partition.Stopping);
+                await Task.Delay(options.CurrentValue.Jittered(retryInterval), time, partition.Stopping);
             }
         }
 
@@ -152,7 +164,11 @@ internal sealed class Deliverer(
         if (removal == AckResult.Done)
         {
             telemetry.Removed();
-            DeliveryLog.ClientRemoved(logger, client.ToString(), attempts, reason);
+            if (_removalLog.TryEnter(out var suppressed))
+            {
+                LogSuppressed(suppressed, "client removals");
+                DeliveryLog.ClientRemoved(logger, client.ToString(), attempts, reason);
+            }
         }
         return Outcome.Removed;
     }
@@ -189,7 +205,7 @@ internal sealed class Deliverer(
                 {
                     return false;
                 }
-                var send = sender.SendAsync(client, document, settings.ConnectTimeout, settings.ClientTimeout, partition, putOff.Token);
+                var send = sender.SendAsync(client, document, settings.Jittered(settings.ConnectTimeout), settings.ClientTimeout, partition, putOff.Token);
                 if (held == pools.Main && !send.IsCompleted)
                 {
                     try
@@ -238,6 +254,14 @@ internal sealed class Deliverer(
             {
                 held.Release();
             }
+        }
+    }
+
+    private void LogSuppressed(long count, string what)
+    {
+        if (count > 0)
+        {
+            DeliveryLog.Suppressed(logger, count, what, LogBurst, LogInterval.TotalSeconds);
         }
     }
 

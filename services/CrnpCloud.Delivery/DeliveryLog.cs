@@ -43,6 +43,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(14, LogLevel.Warning, "Delivery to {Client} ended: the lease of partition {Partition} lapsed during the attempt (not counted as a failure)")]
     public static partial void AttemptLapsed(ILogger logger, string client, int partition);
 
+    [LoggerMessage(15, LogLevel.Warning, "{Count} more {What} were not logged (at most {Burst} lines per {Seconds} s; the crnp.delivery metrics count every one)")]
+    public static partial void Suppressed(ILogger logger, long count, string what, int burst, double seconds);
+
     [LoggerMessage(9, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
     public static partial void Delivered(ILogger logger, long sequence, string client);
 }

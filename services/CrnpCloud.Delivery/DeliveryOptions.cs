@@ -27,6 +27,18 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The most a connect timeout and a retry interval are stretched, at random, as a fraction of
+    /// themselves (0.1 = up to 10% longer; never shorter). Hundreds of clients behind one failed switch
+    /// start their attempts in the same instant; stretched, their timeouts and retries spread over a
+    /// window instead of landing on the worker (and the store) all at once. 0 = exact.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double Jitter { get; set; } = 0.1;
+
+    /// <summary>Stretches <paramref name="wait"/> by a random fraction of up to <see cref="Jitter"/>.</summary>
+    public TimeSpan Jittered(TimeSpan wait) => Jitter <= 0 ? wait : wait * (1 + (Random.Shared.NextDouble() * Jitter));
+
     /// <summary>Most delivery connections this worker has open at once to clients in good standing (their last attempt completed within <see cref="SuspectAfter"/>).</summary>
     [Range(1, 100_000)]
     public int ConnectionBudget { get; set; } = 256;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using CrnpCloud.Core;
 using CrnpCloud.Protocol;
+using CrnpCloud.ServiceDefaults;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
