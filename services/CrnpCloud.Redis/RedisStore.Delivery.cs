@@ -7,11 +7,46 @@ namespace CrnpCloud.Redis;
 /// <summary>The delivery side on Redis: leases by the Redis clock, fenced acks and removals, wake-ups over Pub/Sub.</summary>
 public sealed partial class RedisStore
 {
+    private readonly Lock _wakeGate = new();
+    private readonly Dictionary<int, Action<CallbackAddress>[]> _wakeHandlers = [];
+    private bool _wakeSubscribed;
+
     public int Partitions => _options.Partitions;
 
     public IDisposable OnWork(int partition, Action<CallbackAddress> wake)
     {
-        var channel = RedisChannel.Literal(_keys.Prefix + ":wake:" + partition.ToString(CultureInfo.InvariantCulture));
+        lock (_wakeGate)
+        {
+            _wakeHandlers[partition] = [.. _wakeHandlers.GetValueOrDefault(partition, []), wake];
+            if (!_wakeSubscribed)
+            {
+                SubscribeWakeUps();
+                _wakeSubscribed = true;
+            }
+        }
+        return new Subscription(() =>
+        {
+            lock (_wakeGate)
+            {
+                var rest = _wakeHandlers.GetValueOrDefault(partition, []).Where(h => h != wake).ToArray();
+                if (rest.Length == 0)
+                {
+                    _wakeHandlers.Remove(partition);
+                }
+                else
+                {
+                    _wakeHandlers[partition] = rest;
+                }
+            }
+        });
+    }
+
+    // One channel carries the wake-ups of every partition (the publish script does not group clients
+    // by partition: that cost as much as queueing itself for an event to hundreds of clients); each
+    // worker keeps the ids of the partitions it holds. The subscription stays for the store's life.
+    private void SubscribeWakeUps()
+    {
+        var channel = RedisChannel.Literal(_keys.Prefix + ":wake");
         var subscriber = _redis.GetSubscriber();
         void Handler(RedisChannel _, RedisValue message)
         {
@@ -19,15 +54,23 @@ public sealed partial class RedisStore
             {
                 if (CallbackAddress.TryParse(id, out var client))
                 {
-                    wake(client.Value);
+                    Action<CallbackAddress>[]? handlers;
+                    lock (_wakeGate)
+                    {
+                        _wakeHandlers.TryGetValue(Partitioning.Of(client.Value, _options.Partitions), out handlers);
+                    }
+                    foreach (var wake in handlers ?? [])
+                    {
+                        wake(client.Value);
+                    }
                 }
             }
         }
-        // Subscribed and confirmed before the partition counts as watched. A fire-and-forget SUBSCRIBE
-        // was lost now and then while two workers settled their partitions (the e2e benchmark showed
-        // half the clients idle until the 30 s rescan). When Redis cannot be reached the subscription
-        // is registered without confirmation (the client library restores it on reconnect) and the
-        // rescan covers the gap: wake-ups stay hints.
+        // Subscribed and confirmed before the first partition counts as watched. A fire-and-forget
+        // SUBSCRIBE was lost now and then while two workers settled their partitions (the e2e benchmark
+        // showed half the clients idle until the 30 s rescan). When Redis cannot be reached the
+        // subscription is registered without confirmation (the client library restores it on
+        // reconnect) and the rescan covers the gap: wake-ups stay hints.
         try
         {
             subscriber.Subscribe(channel, Handler);
@@ -36,13 +79,16 @@ public sealed partial class RedisStore
         {
             subscriber.Subscribe(channel, Handler, CommandFlags.FireAndForget);
         }
-        return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
     }
 
+    // The busy set holds every partition's clients (see SubscribeWakeUps): this partition's are picked
+    // here, where the hash is cheap, and only they are looked at in the script.
     public Task<IReadOnlyList<Backlog>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<Backlog>>(async () =>
         {
-            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [], [_keys.Prefix, partition]))!;
+            var mine = (await Db.SetMembersAsync(_keys.Prefix + ":busy"))
+                .Where(id => CallbackAddress.TryParse(id!, out var c) && Partitioning.Of(c.Value, _options.Partitions) == partition);
+            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [], [_keys.Prefix, partition, .. mine]))!;
             var backlog = new List<Backlog>(flat.Length / 2);
             for (var i = 0; i + 1 < flat.Length; i += 2)
             {
@@ -71,7 +117,7 @@ public sealed partial class RedisStore
 
     public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client), _options.Partitions, lease.Partition, lease.Token])));
+            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token])));
 
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
@@ -107,7 +153,7 @@ public sealed partial class RedisStore
         Guard(async () =>
         {
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
-                Scripts.Resync, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, _options.Partitions]))!;
+                Scripts.Resync, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token]))!;
             return (ToAckResult((int)result[0]), (int)result[1]);
         });
 

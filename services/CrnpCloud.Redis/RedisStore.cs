@@ -110,7 +110,6 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
                 [
                     json, StateKey.For(evt), options.TraceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength,
                     options.IdempotencyKey is null ? 0 : Math.Max(1, (long)options.IdempotencyWindow.TotalMilliseconds),
-                    _options.Partitions,
                 ]))!;
             var sequence = (long)result[0];
             var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, options.TraceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
@@ -145,7 +144,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
 
     public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
         Guard(async () => (int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client), _options.Partitions]) == 1);
+            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client)]) == 1);
 
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>

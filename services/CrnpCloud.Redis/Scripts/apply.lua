@@ -48,12 +48,12 @@ if regtype == 'ADD_CLIENT' then
   reindex(prefix, id, exists and current_types() or {}, types)
   -- A replaced registration starts afresh: its first events tell the client the current state.
   drop_queue(prefix, KEYS[4])
-  redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
+  redis.call('SREM', prefix .. ':busy', id)
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
   redis.call('SADD', prefix .. ':part:' .. partition_of(id, partitions), id)
-  local first = queue_state(prefix, id, types, 'first', partitions)
+  local first = queue_state(prefix, id, types, 'first')
   return { 'OK', exists and 'registration replaced' or 'client registered', first }
 end
 
@@ -68,7 +68,7 @@ if regtype == 'ADD_EVENTS' then
   for _, s in ipairs(added) do all[#all + 1] = s end
   reindex(prefix, id, current, all)
   redis.call('HSET', KEYS[2], 'types', encode_strings(all))
-  local first = queue_state(prefix, id, added, 'first', partitions)
+  local first = queue_state(prefix, id, added, 'first')
   return { 'OK', #added .. ' event type(s) added', first }
 end
 

@@ -114,17 +114,13 @@ end
 
 -- Wake-ups for clients that got new entries: each is added to its partition's busy set (clients
 -- with a non-empty queue, what a worker's rescan reads) and one PUBLISH per touched partition lists them.
-local function wake(prefix, ids, partitions)
-  local by_partition = {}
-  for _, id in ipairs(ids) do
-    local p = partition_of(id, partitions)
-    by_partition[p] = by_partition[p] or {}
-    table.insert(by_partition[p], id)
-  end
-  for p, list in pairs(by_partition) do
-    redis.call('SADD', prefix .. ':busy:' .. p, unpack(list))
-    redis.call('PUBLISH', prefix .. ':wake:' .. p, table.concat(list, ' '))
-  end
+-- Marks clients as having work and wakes the workers: one busy set and one wake-up message for every
+-- partition (each worker keeps the ids of the partitions it holds). Grouping by partition here cost
+-- as much as queueing itself when one event goes to hundreds of clients (PROTOCOL.md section 9).
+local function wake(prefix, ids)
+  if #ids == 0 then return end
+  redis.call('SADD', prefix .. ':busy', unpack(ids))
+  redis.call('PUBLISH', prefix .. ':wake', table.concat(ids, ' '))
 end
 
 local function reindex(prefix, id, old, new)
@@ -148,7 +144,7 @@ local function remove_client(prefix, id, partitions)
   drop_queue(prefix, prefix .. ':q:' .. id)
   redis.call('DEL', key)
   redis.call('SREM', prefix .. ':clients', id)
-  redis.call('SREM', prefix .. ':busy:' .. partition_of(id, partitions), id)
+  redis.call('SREM', prefix .. ':busy', id)
   redis.call('SREM', prefix .. ':part:' .. partition_of(id, partitions), id)
   return true
 end
@@ -175,7 +171,7 @@ end
 
 -- Queues the current state of the given types (JSON strings) for a client, oldest first, each
 -- event once: first events ('first') at registration, and resync ('resync') after a failover.
-local function queue_state(prefix, id, type_strings, kind, partitions)
+local function queue_state(prefix, id, type_strings, kind)
   if #type_strings == 0 then return 0 end
   local types = decode_all(type_strings)
   local picked = {}
@@ -188,6 +184,6 @@ local function queue_state(prefix, id, type_strings, kind, partitions)
     redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', kind, 's', p[1])
     ref_add(prefix, p[1], p[2], 1)
   end
-  if #picked > 0 then wake(prefix, { id }, partitions) end
+  if #picked > 0 then wake(prefix, { id }) end
   return #picked
 end

@@ -2,8 +2,7 @@
 -- and one queue entry for every client with a matching type.
 -- KEYS[1] sequence counter, KEYS[2] latest hash, KEYS[3] global log stream, KEYS[4] idempotency key
 -- ARGV[1] event JSON, ARGV[2] state key, ARGV[3] traceparent ('' for none), ARGV[4] now (unix ms),
--- ARGV[5] key prefix, ARGV[6] approximate log length to keep, ARGV[7] idempotency window ms (0 = no key),
--- ARGV[8] partition count
+-- ARGV[5] key prefix, ARGV[6] approximate log length to keep, ARGV[7] idempotency window ms (0 = no key)
 -- Returns {sequence, clients queued, 1 if a duplicate of an earlier publish}.
 local window = tonumber(ARGV[7])
 if window > 0 then
@@ -33,5 +32,5 @@ for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subsx:'
   end
 end
 ref_add(prefix, seq, stored, queued)
-wake(prefix, woken, tonumber(ARGV[8]))
+wake(prefix, woken)
 return { seq, queued, 0 }

@@ -1,8 +1,8 @@
 -- Queues the current state of every type of a client (resync), if the caller still holds the lease.
--- ARGV[1] prefix, ARGV[2] client id, ARGV[3] partition, ARGV[4] fencing token, ARGV[5] partition count.
+-- ARGV[1] prefix, ARGV[2] client id, ARGV[3] partition, ARGV[4] fencing token.
 -- Returns { 1 done | 0 no such client | -1 lease lost, entries queued }.
 local prefix, id = ARGV[1], ARGV[2]
 if not holds(prefix, ARGV[3], ARGV[4]) then return { -1, 0 } end
 local raw = redis.call('HGET', prefix .. ':client:' .. id, 'types')
 if not raw then return { 0, 0 } end
-return { 1, queue_state(prefix, id, cjson.decode(raw), 'resync', tonumber(ARGV[5])) }
+return { 1, queue_state(prefix, id, cjson.decode(raw), 'resync') }

@@ -1,15 +1,29 @@
--- Clients of a partition whose queue is not empty, with the queue length, from the partition's
--- busy set (which only ever over-approximates: an empty queue found here is taken out).
--- ARGV[1] prefix, ARGV[2] partition. Returns { id, length, id, length, ... }.
-local busy = ARGV[1] .. ':busy:' .. ARGV[2]
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', busy)) do
-  local length = redis.call('XLEN', ARGV[1] .. ':q:' .. id)
-  if length > 0 then
-    out[#out + 1] = id
-    out[#out + 1] = length
-  else
-    redis.call('SREM', busy, id)
+-- Which of the given clients (the partition's members of the busy set) have a non-empty queue, with
+-- its length; an empty queue found here leaves the busy set, which only ever over-approximates.
+-- Members of a per-partition busy set left by an older version (<prefix>:busy:<partition>) are
+-- moved into the busy set and looked at too.
+-- ARGV[1] prefix, ARGV[2] partition, ARGV[3..] client ids. Returns { id, length, id, length, ... }.
+local prefix = ARGV[1]
+local busy = prefix .. ':busy'
+local ids = {}
+for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+local older = prefix .. ':busy:' .. ARGV[2]
+for _, id in ipairs(redis.call('SMEMBERS', older)) do
+  redis.call('SADD', busy, id)
+  ids[#ids + 1] = id
+end
+redis.call('DEL', older)
+local out, seen = {}, {}
+for _, id in ipairs(ids) do
+  if not seen[id] then
+    seen[id] = true
+    local length = redis.call('XLEN', prefix .. ':q:' .. id)
+    if length > 0 then
+      out[#out + 1] = id
+      out[#out + 1] = length
+    else
+      redis.call('SREM', busy, id)
+    end
   end
 end
 return out

@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using System.Net;
+using CrnpCloud.Core;
+using CrnpCloud.Protocol;
+using CrnpCloud.Testing;
+using StackExchange.Redis;
+
+namespace CrnpCloud.Redis.Tests;
+
+/// <summary>
+/// Wake-ups and the busy set as they sit in Redis: one channel and one set for every partition, each
+/// worker keeping its own partitions' clients; what an older version left per partition still counts.
+/// </summary>
+public sealed class RedisWakeUpTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    private static readonly CrnpEvent Event = new("EC_Cluster", "ESC_cluster_membership", "SUNW", "rgm", new NameValue("node_list", "n1"));
+
+    private static async Task RegisterAsync(ICrnpStore store, CallbackAddress client) =>
+        Assert.Equal(StatusCode.Ok, (await store.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client,
+            EquatableList.Of(new EventRegistration("EC_Cluster", "ESC_cluster_membership")), RegistrationLimits.Default))).Status);
+
+    [Fact]
+    public async Task OnePublish_WakesEachPartitionsHandler_WithOnlyItsOwnClients()
+    {
+        var store = RedisStores.Create(redis.Connection, RedisStores.UniquePrefix());
+        var clients = Enumerable.Range(1, 40).Select(p => new CallbackAddress(IPAddress.Parse("10.2.0.1"), p)).ToList();
+        foreach (var client in clients)
+        {
+            await RegisterAsync(store, client);
+        }
+        var heard = new ConcurrentDictionary<int, ConcurrentBag<CallbackAddress>>();
+        var subscriptions = Enumerable.Range(0, store.Partitions)
+            .Select(p => store.OnWork(p, c => heard.GetOrAdd(p, _ => []).Add(c))).ToList();
+
+        await Eventually.TrueAsync(async () =>
+        {
+            await store.PublishAsync(Event);
+            return clients.All(c => heard.Values.Any(b => b.Contains(c)));
+        }, "every client is woken");
+
+        Assert.All(heard, h => Assert.All(h.Value, c => Assert.Equal(h.Key, Partitioning.Of(c, store.Partitions))));
+        subscriptions.ForEach(s => s.Dispose());
+    }
+
+    [Fact]
+    public async Task ABusySetLeftPerPartitionByAnOlderVersion_IsStillRescanned_AndMovedIntoTheOneSet()
+    {
+        var prefix = RedisStores.UniquePrefix();
+        var store = RedisStores.Create(redis.Connection, prefix);
+        var db = redis.Connection.GetDatabase();
+        var client = new CallbackAddress(IPAddress.Parse("10.2.0.2"), 7000);
+        await RegisterAsync(store, client);
+        await store.PublishAsync(Event);
+        var partition = Partitioning.Of(client, store.Partitions);
+        var busy = (RedisKey)(prefix + "{default}:busy");
+        // As the previous release left it: the client in its partition's own busy set only.
+        Assert.True(await db.SetRemoveAsync(busy, client.ToString()));
+        await db.SetAddAsync(prefix + "{default}:busy:" + partition, client.ToString());
+
+        var backlog = await store.ClientsWithWorkAsync(partition);
+
+        Assert.Equal(client, Assert.Single(backlog).Client);
+        Assert.False(await db.KeyExistsAsync(prefix + "{default}:busy:" + partition));
+        Assert.True(await db.SetContainsAsync(busy, client.ToString()));
+    }
+}
