@@ -171,6 +171,15 @@ internal sealed class Ledger
         }
     }
 
+    /// <summary>A receiver that keeps of each event only what <see cref="Check"/> reads (see <see cref="CrnpTestListener.Keep"/>).</summary>
+    public static CrnpTestListener Receiver()
+    {
+        var listener = CrnpTestListener.Start();
+        listener.Keep = evt => evt.Class != "EC_Cluster" ? evt : new CrnpEvent("EC_Cluster", evt.Subclass, evt.Vendor, evt.Publisher,
+            evt.NameValues.First(p => p.Name == "ev_bench_seq"));
+        return listener;
+    }
+
     public static long SequenceOf(CrnpEvent evt) =>
         long.Parse(evt.NameValues.First(p => p.Name == "ev_bench_seq").Values[0], CultureInfo.InvariantCulture);
 
@@ -219,6 +228,27 @@ internal sealed class Ledger
             missing += _published.Keys.Count(k => !seen.Contains(k));
         }
         return new Result(firstReceipts, missing, outOfOrder, duplicates, unknown, latencies, lastReceipt);
+    }
+
+    /// <summary>Per second since <paramref name="start"/> (by publish time): first receipts and their worst latency, for the timeline.</summary>
+    public IEnumerable<string> WorstBySecond(IEnumerable<CrnpTestListener> receivers, long start)
+    {
+        var worst = new SortedDictionary<int, (int Count, double Max)>();
+        foreach (var receiver in receivers)
+        {
+            var seen = new HashSet<long>();
+            foreach (var (evt, at) in receiver.Received)
+            {
+                if (evt.Class != "EC_Cluster" || !seen.Add(SequenceOf(evt)) || !_published.TryGetValue(SequenceOf(evt), out var sent))
+                {
+                    continue;
+                }
+                var second = (int)Stopwatch.GetElapsedTime(start, sent).TotalSeconds;
+                var (count, max) = worst.GetValueOrDefault(second);
+                worst[second] = (count + 1, Math.Max(max, Stopwatch.GetElapsedTime(sent, at).TotalMilliseconds));
+            }
+        }
+        return worst.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.Key}s:{w.Value.Max:F0}"));
     }
 
     public sealed record Result(long Delivered, long Missing, long OutOfOrder, long Duplicates, long Unknown, List<double> Latencies, long LastReceipt)

@@ -85,7 +85,7 @@ internal static partial class E2eBenchmark
     {
         Console.WriteLine($"== {mode}{(mode == "processes" ? $" (redis appendfsync {Fsync})" : "")}: {clientCount} client(s) x {eventCount} events = {(long)clientCount * eventCount} deliveries, {(mode == "processes" ? $"{workers} worker(s), " : "")}publishing {(rate > 0 ? $"{rate} events/s" : "as fast as accepted")}");
         await using var system = await BenchSystem.StartAsync(mode, workers, Fsync, Extra);
-        var receivers = Enumerable.Range(0, clientCount).Select(_ => CrnpTestListener.Start()).ToList();
+        var receivers = Enumerable.Range(0, clientCount).Select(_ => Ledger.Receiver()).ToList();
         try
         {
             await RegisterAsync(system, receivers, cancellationToken);
@@ -131,7 +131,7 @@ internal static partial class E2eBenchmark
         Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount - 2} healthy clients x {eventCount} events");
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
-            var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
+            var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => Ledger.Receiver()).ToList();
             await RegisterAsync(system, receivers, cancellationToken);
             await WarmUpAsync(system, receivers, cancellationToken);
             var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
@@ -144,7 +144,7 @@ internal static partial class E2eBenchmark
         Console.WriteLine($"== {mode}: faulty clients: {clientCount - 2} healthy + 1 silent (never answers a SYN) + 1 refusing");
         await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
         {
-            var healthy = Enumerable.Range(0, clientCount - 2).Select(_ => CrnpTestListener.Start()).ToList();
+            var healthy = Enumerable.Range(0, clientCount - 2).Select(_ => Ledger.Receiver()).ToList();
             await using var silent = CrnpTestListener.Silent();
             if (!await CrnpTestListener.ConnectTimesOutAsync(silent.Address, TimeSpan.FromSeconds(1)))
             {
@@ -226,6 +226,7 @@ internal static partial class E2eBenchmark
             var perSecond = receivers.SelectMany(r => r.Received).GroupBy(x => (int)Stopwatch.GetElapsedTime(started, x.At).TotalSeconds)
                 .OrderBy(g => g.Key).Select(g => $"{g.Key}s:{g.Count()}");
             Console.WriteLine($"timeline (receipts per second since the first publish): {string.Join(' ', perSecond)}");
+            Console.WriteLine($"timeline (worst publish -> received ms of the events published in each second): {string.Join(' ', ledger.WorstBySecond(receivers, started))}");
         }
         Console.WriteLine($"processes: {BenchSystem.FormatUsage(before, system.Usage(), wall)}");
         var document = CrnpWriter.ToBytes(Event(0, 0));
@@ -304,7 +305,7 @@ internal static partial class E2eBenchmark
     /// </summary>
     private static async Task<double> FloorAsync(int concurrency, int total, byte[] document, CancellationToken cancellationToken)
     {
-        var receivers = Enumerable.Range(0, concurrency).Select(_ => CrnpTestListener.Start()).ToList();
+        var receivers = Enumerable.Range(0, concurrency).Select(_ => Ledger.Receiver()).ToList();
         try
         {
             var perLoop = Math.Max(1, total / concurrency);
