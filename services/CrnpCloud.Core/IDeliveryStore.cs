@@ -37,6 +37,16 @@ public interface IDeliveryStore
     Task ReleaseAsync(string worker, IEnumerable<int> partitions, bool leaving = false, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Listens for lease news: another worker joined short of its fair share, or gave partitions back.
+    /// A hint to run a lease round now rather than at the next renewal, so partitions change hands in
+    /// milliseconds; the callback gets the announcing worker's id and must not block.
+    /// </summary>
+    IDisposable OnLeaseNews(Action<string> news);
+
+    /// <summary>Tells every worker listening with <see cref="OnLeaseNews"/> to run a lease round now.</summary>
+    Task AnnounceLeaseNewsAsync(string worker, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Removes a delivered entry if the lease is still this one's, and records the delivery in the
     /// client's status (time; failures back to 0). Fenced out = <see cref="AckResult.LeaseLost"/>.
     /// </summary>

@@ -4,6 +4,7 @@ namespace CrnpCloud.Core;
 public sealed partial class InMemoryStore
 {
     private readonly Dictionary<int, List<Action<CallbackAddress>>> _wakeHandlers = [];
+    private readonly List<Action<string>> _leaseNews = [];
     private readonly Dictionary<int, (string Owner, long Token, DateTimeOffset Expires)> _leases = [];
     private readonly Dictionary<string, DateTimeOffset> _workers = new(StringComparer.Ordinal);
     private readonly List<RemovalRecord> _removals = [];
@@ -88,6 +89,35 @@ public sealed partial class InMemoryStore
             }
             return Task.CompletedTask;
         }
+    }
+
+    public IDisposable OnLeaseNews(Action<string> news)
+    {
+        lock (_lock)
+        {
+            _leaseNews.Add(news);
+        }
+        return new Disposer(() =>
+        {
+            lock (_lock)
+            {
+                _leaseNews.Remove(news);
+            }
+        });
+    }
+
+    public Task AnnounceLeaseNewsAsync(string worker, CancellationToken cancellationToken = default)
+    {
+        Action<string>[] listeners;
+        lock (_lock)
+        {
+            listeners = [.. _leaseNews];
+        }
+        foreach (var listener in listeners)
+        {
+            listener(worker);
+        }
+        return Task.CompletedTask;
     }
 
     public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default)
@@ -240,6 +270,11 @@ public sealed partial class InMemoryStore
         {
             handler(client);
         }
+    }
+
+    private sealed class Disposer(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
     }
 
     private sealed class Unsubscriber(InMemoryStore store, int partition, Action<CallbackAddress> handler) : IDisposable

@@ -6,7 +6,9 @@ namespace CrnpCloud.Delivery;
 /// <summary>
 /// Keeps this worker's fair share of partition leases, renewing every third of the TTL; starts and
 /// stops the partitions it gains and loses; sheds extras when more workers join; on shutdown stops
-/// taking work, lets in-flight deliveries finish, and releases every lease.
+/// taking work, lets in-flight deliveries finish, and releases every lease. Hand-overs do not wait
+/// for the next renewal: a worker short of its share announces it, the others run a round at once
+/// and shed, and announce what they released, which the short one claims at once (PROTOCOL.md section 9).
 /// </summary>
 internal sealed class DeliveryWorker(
     IDeliveryStore store,
@@ -17,7 +19,9 @@ internal sealed class DeliveryWorker(
     ILogger<DeliveryWorker> logger) : BackgroundService
 {
     private readonly Dictionary<int, OwnedPartition> _owned = [];
+    private readonly SemaphoreSlim _nudge = new(0, 1);
     private long _lastClaim;
+    private long _lastWant = long.MinValue;
     private bool _marked;
 
     /// <summary>When the last lease round succeeded (a <see cref="TimeProvider"/> timestamp; 0 before the first).</summary>
@@ -29,6 +33,7 @@ internal sealed class DeliveryWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        using var news = store.OnLeaseNews(Nudge);
         var lastCount = -1;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -45,6 +50,7 @@ internal sealed class DeliveryWorker(
                 var validUntil = started + (long)(settings.LeaseTtl.TotalSeconds * 0.8 * time.TimestampFrequency);
                 await ReconcileAsync(claim, validUntil, settings);
                 Interlocked.Exchange(ref _lastClaim, time.GetTimestamp());
+                await AnnounceIfShortAsync(claim, settings, stoppingToken);
                 if (_owned.Count != lastCount)
                 {
                     lastCount = _owned.Count;
@@ -73,7 +79,7 @@ internal sealed class DeliveryWorker(
             telemetry.Partitions(_owned.Count);
             try
             {
-                await Task.Delay(settings.LeaseTtl / 3, time, stoppingToken);
+                await NextRoundAsync(settings.LeaseTtl / 3, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -85,6 +91,7 @@ internal sealed class DeliveryWorker(
         try
         {
             await store.ReleaseAsync(WorkerId, _owned.Keys, leaving: true, CancellationToken.None);
+            await store.AnnounceLeaseNewsAsync(WorkerId, CancellationToken.None);
         }
         catch (StoreUnavailableException ex)
         {
@@ -129,7 +136,65 @@ internal sealed class DeliveryWorker(
             {
                 _owned.Remove(p);
             }
+            await store.AnnounceLeaseNewsAsync(WorkerId, CancellationToken.None);
         }
+    }
+
+    public override void Dispose()
+    {
+        _nudge.Dispose();
+        base.Dispose();
+    }
+
+    // Another worker joined short of its share or released partitions: run a round now. Several news
+    // before the round starts make one round.
+    private void Nudge(string worker)
+    {
+        if (worker == WorkerId || _nudge.CurrentCount > 0)
+        {
+            return;
+        }
+        try
+        {
+            _nudge.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Another nudge got there first: one round covers both.
+        }
+    }
+
+    // The next lease round: at the renewal interval, or at once when nudged.
+    private async Task NextRoundAsync(TimeSpan interval, CancellationToken stoppingToken)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var nudged = _nudge.WaitAsync(either.Token);
+        var timer = Task.Delay(interval, time, either.Token);
+        await Task.WhenAny(nudged, timer);
+        await either.CancelAsync();
+        try
+        {
+            await Task.WhenAll(nudged, timer);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The one that lost the race.
+        }
+        stoppingToken.ThrowIfCancellationRequested();
+    }
+
+    // Holding less than the fair share while others hold more (a worker that just joined, or one whose
+    // peers have not shed yet): ask them to run a round now, at most once per renewal interval.
+    private async Task AnnounceIfShortAsync(Claim claim, DeliveryOptions settings, CancellationToken stoppingToken)
+    {
+        var now = time.GetTimestamp();
+        if (claim.Leases.Count >= Math.Min(claim.FairShare, store.Partitions) ||
+            (_lastWant != long.MinValue && time.GetElapsedTime(_lastWant, now) < settings.LeaseTtl / 3))
+        {
+            return;
+        }
+        _lastWant = now;
+        await store.AnnounceLeaseNewsAsync(WorkerId, stoppingToken);
     }
 
     // Before this worker delivers anything, the installation's sync marks exist: the first worker of a

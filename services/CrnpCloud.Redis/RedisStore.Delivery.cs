@@ -97,6 +97,27 @@ public sealed partial class RedisStore
             return backlog;
         });
 
+    public IDisposable OnLeaseNews(Action<string> news)
+    {
+        var channel = RedisChannel.Literal(_keys.Prefix + ":leases");
+        var subscriber = _redis.GetSubscriber();
+        void Handler(RedisChannel _, RedisValue worker) => news((string)worker!);
+        // Confirmed when Redis answers; otherwise restored by the client library on reconnect. News are
+        // hints: a worker that misses one runs its lease round at the next renewal as before.
+        try
+        {
+            subscriber.Subscribe(channel, Handler);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        {
+            subscriber.Subscribe(channel, Handler, CommandFlags.FireAndForget);
+        }
+        return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
+    }
+
+    public Task AnnounceLeaseNewsAsync(string worker, CancellationToken cancellationToken = default) =>
+        Guard(() => _redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_keys.Prefix + ":leases"), worker));
+
     public Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Guard(async () =>
         {

@@ -197,6 +197,24 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : IClassFixture
     }
 
     [Fact]
+    public async Task AJoiningWorkerProcess_GetsItsShare_WithoutWaitingForARenewal()
+    {
+        // Renewal every 20 s (TTL 60 s): a joiner that waited for renewals would get nothing for 20 s
+        // or more (its own second round); announced, the owner sheds and the joiner claims at once.
+        var (_, prefix, listeners) = await SetUpAsync(0);
+        await using var a = StartWorker(prefix, ttl: "00:01:00", extra: ("WorkerId", "owner-a"));
+        await Eventually.TrueAsync(async () => (await LeaseOwners(prefix)).Count(o => o == "owner-a") == 64, "a holds every partition");
+
+        var joined = Stopwatch.StartNew();
+        await using var b = StartWorker(prefix, ttl: "00:01:00", extra: ("WorkerId", "joiner-b"));
+        await Eventually.TrueAsync(async () => (await LeaseOwners(prefix)).Count(o => o == "joiner-b") == 32, "b holds its 32", TimeSpan.FromSeconds(40));
+
+        // Process start included (a few seconds on a loaded machine); a renewal-paced hand-over is >= 20 s.
+        Assert.True(joined.Elapsed < TimeSpan.FromSeconds(15), $"b got its share {joined.Elapsed.TotalSeconds:F1} s after it started");
+        Assert.Empty(listeners);
+    }
+
+    [Fact]
     public async Task PausedPastItsLease_AWorkerWritesNothingStale_WhenItResumes()
     {
         // Worker a starts delivering event 0 to a client that does not answer yet (SYNs dropped), and is
