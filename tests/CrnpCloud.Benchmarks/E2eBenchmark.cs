@@ -104,9 +104,13 @@ internal static partial class E2eBenchmark
             if (floor)
             {
                 var concurrency = Math.Min(clientCount, mode == "processes" ? workers * 256 : 256);
-                var cycles = await FloorAsync(concurrency, (int)Math.Min(phase.Result.Delivered, 60_000), phase.Document, cancellationToken);
+                var total = (int)Math.Min(phase.Result.Delivered, 60_000);
+                var cycles = await FloorAsync(concurrency, total, phase.Document, cancellationToken);
+                var cCycles = await FloorAsync(concurrency, total, phase.Document, cancellationToken, inC: true);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"floor: {cycles:F0} connect+write {phase.Document.Length} B+close cycles/s at concurrency {concurrency}; ratio = {phase.Throughput / cycles:F2}"));
+                    $"floor (.NET sockets): {cycles:F0} connect+write {phase.Document.Length} B+close cycles/s at concurrency {concurrency}; ratio = {phase.Throughput / cycles:F2}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"floor (C, floor.c): {cCycles:F0} cycles/s at concurrency {concurrency}; ratio = {phase.Throughput / cCycles:F2}"));
             }
             return warm && phase.Result.Valid;
         }
@@ -301,9 +305,11 @@ internal static partial class E2eBenchmark
 
     /// <summary>
     /// The bare cost of what a delivery is: connect, write the same document, close, against the same
-    /// kind of receiver, <paramref name="concurrency"/> at a time, each loop to its own receiver.
+    /// kind of receiver, <paramref name="concurrency"/> at a time, each loop to its own receiver; sent
+    /// by .NET sockets, or with <paramref name="inC"/> by the C program in floor.c (issue 17: the .NET
+    /// floor is itself slower than the kernel allows). Cycles per second, by the receivers' clock.
     /// </summary>
-    private static async Task<double> FloorAsync(int concurrency, int total, byte[] document, CancellationToken cancellationToken)
+    private static async Task<double> FloorAsync(int concurrency, int total, byte[] document, CancellationToken cancellationToken, bool inC = false)
     {
         var receivers = Enumerable.Range(0, concurrency).Select(_ => Ledger.Receiver()).ToList();
         try
@@ -311,16 +317,31 @@ internal static partial class E2eBenchmark
             var perLoop = Math.Max(1, total / concurrency);
             var clock = Stopwatch.StartNew();
             var startTs = Stopwatch.GetTimestamp();
-            await Task.WhenAll(receivers.Select(r => Task.Run(async () =>
+            if (inC)
             {
-                for (var i = 0; i < perLoop; i++)
+                var file = Path.Combine(Path.GetTempPath(), $"crnp-floor-{Environment.ProcessId}.xml");
+                await File.WriteAllBytesAsync(file, document, cancellationToken);
+                var sending = Task.Run(() => Tool.Run(CFloor.Value, [file, perLoop.ToString(CultureInfo.InvariantCulture), .. receivers.Select(r => r.Address.Port.ToString(CultureInfo.InvariantCulture))], TimeSpan.FromMinutes(5)), cancellationToken);
+                var (code, _, errors) = await sending;
+                File.Delete(file);
+                if (code != 0)
                 {
-                    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, r.Address.Port), cancellationToken);
-                    await socket.SendAsync(document, SocketFlags.None, cancellationToken);
-                    socket.Shutdown(SocketShutdown.Send);
+                    throw new InvalidOperationException($"the C floor failed ({code}): {errors}");
                 }
-            }, cancellationToken)));
+            }
+            else
+            {
+                await Task.WhenAll(receivers.Select(r => Task.Run(async () =>
+                {
+                    for (var i = 0; i < perLoop; i++)
+                    {
+                        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, r.Address.Port), cancellationToken);
+                        await socket.SendAsync(document, SocketFlags.None, cancellationToken);
+                        socket.Shutdown(SocketShutdown.Send);
+                    }
+                }, cancellationToken)));
+            }
             while (receivers.Any(r => r.Received.Count < perLoop) && clock.Elapsed < TimeSpan.FromMinutes(5))
             {
                 await Task.Delay(10, cancellationToken);
@@ -336,4 +357,25 @@ internal static partial class E2eBenchmark
             }
         }
     }
+
+    /// <summary>The C floor program, compiled from floor.c (beside this assembly) with gcc, installed from Debian when missing.</summary>
+    private static readonly Lazy<string> CFloor = new(() =>
+    {
+        if (Tool.Run("sh", ["-c", "command -v gcc"], TimeSpan.FromSeconds(10)).Code != 0)
+        {
+            Console.WriteLine("-- gcc not found: installing it (apt-get)");
+            var (code, _, errors) = Tool.Run("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev"], TimeSpan.FromMinutes(10));
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"gcc is needed for the C floor and could not be installed: {errors}");
+            }
+        }
+        var binary = Path.Combine(Path.GetTempPath(), $"crnp-floor-{Environment.ProcessId}");
+        var compiled = Tool.Run("gcc", ["-O2", "-pthread", "-o", binary, Path.Combine(AppContext.BaseDirectory, "floor.c")], TimeSpan.FromMinutes(2));
+        if (compiled.Code != 0)
+        {
+            throw new InvalidOperationException($"gcc failed on floor.c: {compiled.Errors}");
+        }
+        return binary;
+    });
 }
