@@ -20,6 +20,8 @@ internal sealed class BenchSystem : IAsyncDisposable
     private readonly List<(string Name, ServiceProcess Process)> _services;
     private readonly GrpcChannel _channel;
 
+    private IDictionary<string, string> _environment = new Dictionary<string, string>();
+
     private BenchSystem(RedisServer? redis, List<(string, ServiceProcess)> services, IPEndPoint edge, int ingestPort)
     {
         _redis = redis;
@@ -73,9 +75,36 @@ internal sealed class BenchSystem : IAsyncDisposable
         {
             await worker.PortOfAsync("http");
         }
-        var result = new BenchSystem(redis, services, new IPEndPoint(IPAddress.Loopback, edgePort), ingestPort);
+        var result = new BenchSystem(redis, services, new IPEndPoint(IPAddress.Loopback, edgePort), ingestPort) { _environment = common };
         await result.WaitReadyAsync();
         return result;
+    }
+
+    /// <summary>Starts one more delivery worker (processes mode) and waits until it serves; returns its name.</summary>
+    public async Task<string> AddWorkerAsync()
+    {
+        var name = $"delivery{_services.Count(s => s.Name.StartsWith("delivery", StringComparison.Ordinal)) + 1}";
+        var worker = ServiceProcess.Start("CrnpCloud.Delivery", _environment);
+        _services.Add((name, worker));
+        await worker.PortOfAsync("http");
+        return name;
+    }
+
+    /// <summary>Stops a delivery worker: SIGTERM (it hands its partitions back) or, with <paramref name="kill"/>, SIGKILL.</summary>
+    public async Task StopWorkerAsync(string name, bool kill)
+    {
+        var (_, worker) = _services.Single(s => s.Name == name);
+        if (kill)
+        {
+            worker.Kill();
+        }
+        else
+        {
+            await worker.SignalAsync("TERM");
+        }
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        _services.RemoveAll(s => s.Name == name);
+        await worker.DisposeAsync();
     }
 
     private Task WaitReadyAsync() => Eventually.TrueAsync(async () =>
@@ -125,7 +154,7 @@ internal sealed class BenchSystem : IAsyncDisposable
         IReadOnlyList<(string Name, double CpuSeconds, double PeakRssMiB)> after, double seconds) =>
         string.Join(", ", after.Select(a =>
         {
-            var cpu = a.CpuSeconds - before.First(b => b.Name == a.Name).CpuSeconds;
+            var cpu = a.CpuSeconds - before.FirstOrDefault(b => b.Name == a.Name).CpuSeconds;
             return string.Create(CultureInfo.InvariantCulture, $"{a.Name} {cpu / seconds * 100:F0}% cpu {a.PeakRssMiB:F0} MiB");
         }));
 
@@ -228,6 +257,22 @@ internal sealed class Ledger
             missing += _published.Keys.Count(k => !seen.Contains(k));
         }
         return new Result(firstReceipts, missing, outOfOrder, duplicates, unknown, latencies, lastReceipt);
+    }
+
+    /// <summary>Every client's first receipt of each event: which client, when published, when received.</summary>
+    public IEnumerable<(int Client, long Published, long Received)> FirstReceipts(IReadOnlyList<CrnpTestListener> receivers)
+    {
+        for (var i = 0; i < receivers.Count; i++)
+        {
+            var seen = new HashSet<long>();
+            foreach (var (evt, at) in receivers[i].Received)
+            {
+                if (evt.Class == "EC_Cluster" && seen.Add(SequenceOf(evt)) && _published.TryGetValue(SequenceOf(evt), out var sent))
+                {
+                    yield return (i, sent, at);
+                }
+            }
+        }
     }
 
     /// <summary>Per second since <paramref name="start"/> (by publish time): first receipts and their worst latency, for the timeline.</summary>

@@ -29,7 +29,7 @@ internal static partial class E2eBenchmark
 
     public static Command Command()
     {
-        var scenario = new Option<string>("--scenario") { Description = "fanout | latency | single | faulty | silent | all", DefaultValueFactory = _ => "all" };
+        var scenario = new Option<string>("--scenario") { Description = "fanout | latency | single | faulty | silent | rebalance | all", DefaultValueFactory = _ => "all" };
         var mode = new Option<string>("--mode") { Description = "processes (redis-server, edge, ingest, workers) | allinone", DefaultValueFactory = _ => "processes" };
         var workers = new Option<int>("--workers") { Description = "delivery worker processes", DefaultValueFactory = _ => 2 };
         var clients = new Option<int?>("--clients") { Description = "receiving clients (scenario default if absent)" };
@@ -57,7 +57,7 @@ internal static partial class E2eBenchmark
 
     private static async Task<int> RunAsync(string scenario, string mode, int workers, int? clients, int? events, double? rate, CancellationToken cancellationToken)
     {
-        var scenarios = scenario == "all" ? ["fanout", "latency", "single", "faulty", "silent"] : new[] { scenario };
+        var scenarios = scenario == "all" ? ["fanout", "latency", "single", "faulty", "silent", "rebalance"] : new[] { scenario };
         var valid = true;
         foreach (var s in scenarios)
         {
@@ -75,6 +75,8 @@ internal static partial class E2eBenchmark
                 "faulty" => await FaultyAsync(mode, workers, clients ?? 100, events ?? 200, rate ?? 0, cancellationToken),
                 // 4. issue 15: 20 healthy clients, with and without 600 silent ones in their partitions, 50 events/s for 60 s.
                 "silent" => await SilentAsync(mode, workers, clients ?? 20, Silent ?? 600, events ?? 3000, rate ?? 50, cancellationToken),
+                // 5. issue 17: 10 clients at 1,000 deliveries/s while a worker joins, one leaves, one is killed.
+                "rebalance" => await RebalanceAsync(clients ?? 10, rate ?? 100, cancellationToken),
                 _ => throw new ArgumentException($"unknown scenario {s}"),
             };
         }
@@ -192,7 +194,7 @@ internal static partial class E2eBenchmark
         Console.WriteLine("-- measured:");
     }
 
-    private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document);
+    private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document, Ledger Ledger, long Started);
 
     /// <summary>Registers the receivers through the edge, then gives the workers time to settle their partition shares.</summary>
     private static async Task RegisterAsync(BenchSystem system, IEnumerable<CrnpTestListener> receivers, CancellationToken cancellationToken)
@@ -234,7 +236,7 @@ internal static partial class E2eBenchmark
         }
         Console.WriteLine($"processes: {BenchSystem.FormatUsage(before, system.Usage(), wall)}");
         var document = CrnpWriter.ToBytes(Event(0, 0));
-        return new Phase(result, throughput, document);
+        return new Phase(result, throughput, document, ledger, started);
     }
 
     private static CrnpEvent Event(long seq, long timestamp) => new("EC_Cluster", "ESC_cluster_membership", "SUNW", "rgm",
