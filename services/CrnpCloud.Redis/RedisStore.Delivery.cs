@@ -71,14 +71,7 @@ public sealed partial class RedisStore
         // showed half the clients idle until the 30 s rescan). When Redis cannot be reached the
         // subscription is registered without confirmation (the client library restores it on
         // reconnect) and the rescan covers the gap: wake-ups stay hints.
-        try
-        {
-            subscriber.Subscribe(channel, Handler);
-        }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
-        {
-            subscriber.Subscribe(channel, Handler, CommandFlags.FireAndForget);
-        }
+        SubscribeConfirmed(subscriber, channel, Handler);
     }
 
     // The busy set holds every partition's clients (see SubscribeWakeUps): this partition's are picked
@@ -104,15 +97,22 @@ public sealed partial class RedisStore
         void Handler(RedisChannel _, RedisValue worker) => news((string)worker!);
         // Confirmed when Redis answers; otherwise restored by the client library on reconnect. News are
         // hints: a worker that misses one runs its lease round at the next renewal as before.
+        SubscribeConfirmed(subscriber, channel, Handler);
+        return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
+    }
+
+    // Subscribed and confirmed when Redis answers; when it cannot be reached, registered without
+    // confirmation (the client library restores it on reconnect). Both channels carry hints only.
+    private static void SubscribeConfirmed(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
         try
         {
-            subscriber.Subscribe(channel, Handler);
+            subscriber.Subscribe(channel, handler);
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
         {
-            subscriber.Subscribe(channel, Handler, CommandFlags.FireAndForget);
+            subscriber.Subscribe(channel, handler, CommandFlags.FireAndForget);
         }
-        return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
     }
 
     public Task AnnounceLeaseNewsAsync(string worker, CancellationToken cancellationToken = default) =>

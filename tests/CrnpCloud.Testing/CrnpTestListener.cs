@@ -98,14 +98,20 @@ public sealed class CrnpTestListener : IAsyncDisposable
         return listener;
     }
 
-    /// <summary>An address on which nothing listens: connections are refused.</summary>
+    // Ports handed out by Refusing stay bound (never listening) for the life of the test process, so
+    // no two refusing addresses are the same and no other test's listener can take one over.
+    private static readonly ConcurrentBag<Socket> RefusingPorts = [];
+
+    /// <summary>
+    /// An address on which nothing listens: connections are refused (RST). The port stays reserved by
+    /// a bound, non-listening socket, so every call returns a different address.
+    /// </summary>
     public static CallbackAddress Refusing()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return new CallbackAddress(IPAddress.Loopback, port);
+        var reserved = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        reserved.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        RefusingPorts.Add(reserved);
+        return new CallbackAddress(IPAddress.Loopback, ((IPEndPoint)reserved.LocalEndPoint!).Port);
     }
 
     /// <summary>Whether a connect to <paramref name="address"/> is still pending after <paramref name="wait"/> (true: silent; refused or accepted: false).</summary>
