@@ -9,7 +9,10 @@ namespace CrnpCloud.Protocol;
 /// <summary>
 /// Parses one complete CRNP document and checks it against the DTDs of CRNP-SPEC section 3.
 /// Not well-formed (or over a limit) is MALFORMED; well-formed but not what the DTD allows is
-/// INVALID; a VERSION other than 1.0 is VERSION_TOO_HIGH/LOW. No DTD is ever processed.
+/// INVALID; a VERSION other than 1.0 is VERSION_TOO_HIGH/LOW. No DTD is ever processed: a DOCTYPE
+/// without an internal subset is accepted (<see cref="DoctypeDeclaration"/>) and its name must be the
+/// root's, but the DTD it points to is never fetched and no entity other than the five predefined
+/// ones is ever expanded.
 /// </summary>
 public static class CrnpParser
 {
@@ -19,7 +22,9 @@ public static class CrnpParser
 
     private static readonly XmlReaderSettings BaseSettings = new()
     {
-        DtdProcessing = DtdProcessing.Prohibit,
+        // Ignore, not Parse: DoctypeDeclaration has refused every DOCTYPE with an internal subset
+        // before the reader sees it, and the external one is skipped unread (no resolver either).
+        DtdProcessing = DtdProcessing.Ignore,
         XmlResolver = null,
         IgnoreComments = true,
         IgnoreProcessingInstructions = true,
@@ -58,6 +63,7 @@ public static class CrnpParser
         }
 
         var length = (int)document.Length;
+        string? doctypeName = null;
         var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         try
         {
@@ -68,11 +74,12 @@ public static class CrnpParser
                 return ParseResult<T>.Failure(StatusCode.Malformed, "document is not valid UTF-8");
             }
 
+            doctypeName = DoctypeDeclaration.RootName(bytes);
             using var stream = new MemoryStream(rented, 0, length, writable: false);
             var settings = BaseSettings.Clone();
             settings.MaxCharactersInDocument = limits.MaxDocumentBytes;
             using var reader = XmlReader.Create(stream, settings);
-            var message = new Walker(reader, limits).Document(expectedRoot);
+            var message = new Walker(reader, limits).Document(expectedRoot, doctypeName);
             return message is T typed
                 ? ParseResult<T>.Success(typed)
                 : ParseResult<T>.Failure(StatusCode.Invalid, $"expected <{expectedRoot}>");
@@ -81,9 +88,15 @@ public static class CrnpParser
         {
             return ParseResult<T>.Failure(violation.Status, violation.Message);
         }
-        catch (XmlException ex) when (ContainsDoctype(rented.AsSpan(0, length)))
+        catch (XmlException ex) when (ContainsMarkupDeclaration(rented.AsSpan(0, length), afterAcceptedDoctype: doctypeName is not null))
         {
-            return ParseResult<T>.Failure(StatusCode.Invalid, "DOCTYPE is not allowed: " + ex.Message);
+            return ParseResult<T>.Failure(StatusCode.Invalid, "markup declarations are not allowed (only one DOCTYPE, before the root): " + ex.Message);
+        }
+        catch (XmlException ex) when (doctypeName is not null && EntityReferences.HasUndeclared(rented.AsSpan(0, length)))
+        {
+            // Under a DOCTYPE with an external DTD an undeclared entity is well-formed XML (it could
+            // be declared there), but the DTD is never read: we refuse what we will not expand.
+            return ParseResult<T>.Failure(StatusCode.Invalid, "entity references other than the five predefined ones are not expanded: " + ex.Message);
         }
         catch (XmlException ex)
         {
@@ -95,15 +108,41 @@ public static class CrnpParser
         }
     }
 
-    private static bool ContainsDoctype(ReadOnlySpan<byte> bytes) => bytes.IndexOf("<!DOCTYPE"u8) >= 0;
+    // A markup declaration the reader refused (one inside the root, or a second DOCTYPE) is INVALID,
+    // as DocumentFramer says of the same bytes; "<![CDATA[" is not one, nor the DOCTYPE accepted.
+    private static bool ContainsMarkupDeclaration(ReadOnlySpan<byte> bytes, bool afterAcceptedDoctype)
+    {
+        if (afterAcceptedDoctype)
+        {
+            bytes = bytes[(bytes.IndexOf("<!DOCTYPE"u8) + 2)..];
+        }
+        for (var at = bytes.IndexOf("<!"u8); at >= 0 && at + 2 < bytes.Length; at = NextBang(bytes, at))
+        {
+            if (char.IsAsciiLetter((char)bytes[at + 2]))
+            {
+                return true;
+            }
+        }
+        return false;
+
+        static int NextBang(ReadOnlySpan<byte> bytes, int at)
+        {
+            var next = bytes[(at + 2)..].IndexOf("<!"u8);
+            return next < 0 ? -1 : at + 2 + next;
+        }
+    }
 
     /// <summary>Walks one document with the reader positioned before its root.</summary>
     private sealed class Walker(XmlReader reader, CrnpLimits limits)
     {
-        public CrnpMessage Document(string? expectedRoot)
+        public CrnpMessage Document(string? expectedRoot, string? doctypeName)
         {
             reader.MoveToContent();
             var root = reader.LocalName;
+            if (doctypeName is not null && doctypeName != reader.Name)
+            {
+                throw ProtocolViolation.Invalid($"the DOCTYPE names <{doctypeName}> but the root element is <{reader.Name}>");
+            }
             if (expectedRoot is not null && root != expectedRoot)
             {
                 throw ProtocolViolation.Invalid($"expected <{expectedRoot}>, got <{root}>");

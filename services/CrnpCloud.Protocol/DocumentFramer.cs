@@ -19,13 +19,17 @@ public enum FrameStatus
 /// send the document and wait for the reply without half-closing. It tracks just enough XML
 /// (tags, quotes, comments, CDATA, processing instructions) to know when the root element closes,
 /// remembers how far it has looked so each byte is examined once however the input is split, and
-/// refuses a DOCTYPE or other markup declaration as soon as it sees one (no DTD is ever handed to a parser).
+/// refuses a markup declaration as soon as it sees one. The one declaration let through is a single
+/// DOCTYPE before the root without an internal subset (<c>[</c> is refused as soon as it is seen),
+/// which names the root and perhaps an external DTD that is never fetched
+/// (<see cref="DoctypeDeclaration"/> checks its grammar when the document is parsed).
 /// Full well-formedness is left to <see cref="CrnpParser"/>.
 /// </summary>
 public sealed class DocumentFramer
 {
     private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
     private static ReadOnlySpan<byte> CDataOpen => "[CDATA["u8;
+    private static ReadOnlySpan<byte> DoctypeKeyword => "DOCTYPE"u8;
 
     private const int MaxNameBytes = 128;
 
@@ -40,6 +44,7 @@ public sealed class DocumentFramer
     private int _run;
     private byte _quote;
     private byte _previous;
+    private bool _doctypeSeen;
 
     public DocumentFramer(CrnpLimits? limits = null) => _limits = limits ?? CrnpLimits.Default;
 
@@ -54,6 +59,8 @@ public sealed class DocumentFramer
         Comment,
         CData,
         ProcessingInstruction,
+        DoctypeKeyword,
+        Doctype,
     }
 
     /// <summary>Forgets everything, to frame a new document from a fresh buffer.</summary>
@@ -68,6 +75,7 @@ public sealed class DocumentFramer
         _open.Clear();
         _nameLength = 0;
         _inName = false;
+        _doctypeSeen = false;
     }
 
     /// <summary>
@@ -220,6 +228,12 @@ public sealed class DocumentFramer
             case State.EndTag:
                 return InEndTag(b, position, ref error);
 
+            case State.DoctypeKeyword:
+                return InDoctypeKeyword(b, ref error);
+
+            case State.Doctype:
+                return InDoctype(b, ref error);
+
             default:
                 return Fail(ref error, StatusCode.SystemError, "framer in an unknown state");
         }
@@ -260,12 +274,19 @@ public sealed class DocumentFramer
     }
 
     // After "<!": "--" opens a comment, "[CDATA[" a CDATA section (inside the root only); a letter
-    // starts a markup declaration (DOCTYPE, ENTITY, ...), which CRNP never needs and we refuse.
+    // starts a markup declaration (ENTITY, ELEMENT, ...), which CRNP never needs and we refuse,
+    // except one DOCTYPE before the root.
     private FrameStatus InBang(byte b, ref CrnpError error)
     {
         if (_run == 0 && IsAsciiLetter(b))
         {
-            return Fail(ref error, StatusCode.Invalid, "DOCTYPE and markup declarations are not allowed");
+            if (b != DoctypeKeyword[0] || _depth != 0 || _doctypeSeen)
+            {
+                return Fail(ref error, StatusCode.Invalid, "markup declarations are not allowed (only one DOCTYPE, before the root)");
+            }
+            _state = State.DoctypeKeyword;
+            _run = 1;
+            return FrameStatus.Incomplete;
         }
 
         if (_run == 0 && b == (byte)'-')
@@ -301,6 +322,56 @@ public sealed class DocumentFramer
         }
 
         return Fail(ref error, StatusCode.Malformed, "malformed markup after '<!'");
+    }
+
+    private FrameStatus InDoctypeKeyword(byte b, ref CrnpError error)
+    {
+        if (_run < DoctypeKeyword.Length)
+        {
+            if (b != DoctypeKeyword[_run++])
+            {
+                return Fail(ref error, StatusCode.Invalid, "markup declarations are not allowed (only one DOCTYPE, before the root)");
+            }
+            return FrameStatus.Incomplete;
+        }
+        if (!IsWhitespace(b))
+        {
+            return Fail(ref error, StatusCode.Invalid, "malformed DOCTYPE: a space must follow the keyword");
+        }
+        _state = State.Doctype;
+        _quote = 0;
+        return FrameStatus.Incomplete;
+    }
+
+    // Inside "<!DOCTYPE ": quoted literals may hold anything but their quote; outside them '['
+    // opens an internal subset (entity and other declarations), refused before any of it arrives.
+    private FrameStatus InDoctype(byte b, ref CrnpError error)
+    {
+        if (_quote != 0)
+        {
+            if (b == _quote)
+            {
+                _quote = 0;
+            }
+            return FrameStatus.Incomplete;
+        }
+
+        switch (b)
+        {
+            case (byte)'"' or (byte)'\'':
+                _quote = b;
+                return FrameStatus.Incomplete;
+            case (byte)'[':
+                return Fail(ref error, StatusCode.Invalid, "a DOCTYPE with an internal subset is not allowed");
+            case (byte)'<':
+                return Fail(ref error, StatusCode.Invalid, "malformed DOCTYPE: '<' outside a literal");
+            case (byte)'>':
+                _doctypeSeen = true;
+                _state = State.Text;
+                return FrameStatus.Incomplete;
+            default:
+                return FrameStatus.Incomplete;
+        }
     }
 
     private FrameStatus InStartTag(byte b, long position, ref CrnpError error)

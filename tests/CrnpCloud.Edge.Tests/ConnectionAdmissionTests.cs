@@ -64,6 +64,40 @@ public sealed class ConnectionAdmissionTests
     }
 
     [Fact]
+    public async Task ADeniedHost_IsAnsweredFail_EvenWhenEveryPlaceIsTaken()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?>
+        {
+            ["Crnp:Edge:DenyHosts"] = "127.0.0.13",
+            ["Crnp:Edge:MaxConcurrentConnections"] = "1",
+        });
+        using var first = await CrnpTestClient.ConnectAsync(edge.Endpoint, IPAddress.Parse("127.0.0.14"), CancellationToken.None);
+        await Eventually.TrueAsync(() => Task.FromResult(edge.Logs.Entries.Count(Accepted) >= 1), "the edge accepted the first");
+
+        var (reply, _) = await AnswerWithoutSendingAsync(edge.Endpoint, IPAddress.Parse("127.0.0.13"));
+
+        Assert.Equal(StatusCode.Fail, reply?.Status);
+    }
+
+    [Fact]
+    public async Task OverBothLimits_TheGlobalLimitAnswers()
+    {
+        await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?>
+        {
+            ["Crnp:Edge:MaxConcurrentConnections"] = "1",
+            ["Crnp:Edge:MaxConnectionsPerAddress"] = "1",
+        });
+        var host = IPAddress.Parse("127.0.0.15");
+        using var first = await CrnpTestClient.ConnectAsync(edge.Endpoint, host, CancellationToken.None);
+        await Eventually.TrueAsync(() => Task.FromResult(edge.Logs.Entries.Count(Accepted) >= 1), "the edge accepted the first");
+
+        var (reply, _) = await AnswerWithoutSendingAsync(edge.Endpoint, host);
+
+        Assert.Equal(StatusCode.LowResource, reply?.Status);
+        Assert.Equal("too many registration connections open; retry later", reply!.Message);
+    }
+
+    [Fact]
     public async Task ASilentConnection_IsClosedAtIdleTimeout_LongBeforeClientTimeout()
     {
         await using var edge = await EdgeHost.StartAsync(new InMemoryStore(), new Dictionary<string, string?> { ["Crnp:Edge:IdleTimeout"] = "00:00:00.300" });

@@ -115,6 +115,8 @@ public abstract class EdgeTests
     [InlineData("<SC_EVENT VERSION=\"1.0\" CLASS=\"c\" SUBCLASS=\"s\" VENDOR=\"v\" PUBLISHER=\"p\"/>", StatusCode.Invalid)]
     [InlineData("<!DOCTYPE x [<!ENTITY a SYSTEM \"file:///etc/passwd\">]><SC_CALLBACK_REG PORT=\"1\" REG_TYPE=\"ADD_CLIENT\"/>", StatusCode.Invalid)]
     [InlineData("<SC_CALLBACK_REG VERSION=\"2.0\" PORT=\"1\" REG_TYPE=\"ADD_CLIENT\"/>", StatusCode.VersionTooHigh)]
+    [InlineData("<!DOCTYPE SC_REPLY SYSTEM \"x.dtd\"><SC_CALLBACK_REG PORT=\"1\" REG_TYPE=\"ADD_CLIENT\"/>", StatusCode.Invalid)]
+    [InlineData("<SC_CALLBACK_REG VERSION=\"2.0\" PORT=\"1\" REG_TYPE=\"REMOVE_CLIENT\"/>", StatusCode.VersionTooHigh)]
     [InlineData("<SC_CALLBACK_REG VERSION=\"0.5\" PORT=\"1\" REG_TYPE=\"ADD_CLIENT\"/>", StatusCode.VersionTooLow)]
     public async Task BadDocuments_GetTheirStatusCode_AndChangeNothing(string document, StatusCode expected)
     {
@@ -128,6 +130,19 @@ public abstract class EdgeTests
         Assert.Empty(await store.ListClientsAsync());
         Assert.Equal(StatusCode.Ok, (await CrnpTestClient.RegisterAsync(edge.Endpoint, AddClient(7004))).Status);
         Assert.Empty(edge.Logs.Errors());
+    }
+
+    [Fact]
+    public async Task Doctype_WithASystemId_IsRegistered_AndNothingIsFetched()
+    {
+        var (edge, store) = await StartAsync();
+        await using var _ = edge;
+
+        var reply = await CrnpTestClient.SendAsync(edge.Endpoint,
+            "<?xml version=\"1.0\"?><!DOCTYPE SC_CALLBACK_REG SYSTEM \"http://attacker.invalid/x.dtd\"><SC_CALLBACK_REG PORT=\"7005\" REG_TYPE=\"ADD_CLIENT\"/>");
+
+        Assert.Equal(StatusCode.Ok, reply.Status);
+        Assert.Single(await store.ListClientsAsync());
     }
 
     [Fact]

@@ -67,7 +67,8 @@ public sealed class DocumentFramerTests
     }
 
     [Theory]
-    [InlineData("<!DOCTYPE x>")]
+    [InlineData("<!DOCTYPE x [")]
+    [InlineData("<!DOCTYPE x><!DOCTYPE x>")]
     [InlineData("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]>")]
     [InlineData("<SC_CALLBACK_REG><!ENTITY a \"b\">")]
     public void MarkupDeclaration_IsInvalid_AsSoonAsSeen(string prefix)
