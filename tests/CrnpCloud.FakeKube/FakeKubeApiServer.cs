@@ -102,7 +102,9 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
-    private readonly List<ResourceKind> _kinds = [ResourceKind.Nodes, ResourceKind.Events, ResourceKind.Leases];
+    // Built-in kinds are always served, as by a real API server.
+    private readonly List<ResourceKind> _kinds =
+        [ResourceKind.Nodes, ResourceKind.Events, ResourceKind.Leases, ResourceKind.Pods, ResourceKind.Deployments, ResourceKind.StatefulSets];
     private readonly Dictionary<(ResourceKind Kind, string Ns, string Name), JsonObject> _objects = [];
     private readonly List<(long Rv, ResourceKind Kind, string Type, JsonObject Obj, JsonObject? Previous)> _history = [];
     private readonly List<Watch> _watches = [];
@@ -595,7 +597,8 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         {
             return NotFound(kind, name);
         }
-        var grace = gracePeriodSeconds ?? (long?)current["spec"]?["terminationGracePeriodSeconds"] ?? 30;
+        var grace = gracePeriodSeconds
+            ?? (long.TryParse(current["spec"]?["terminationGracePeriodSeconds"]?.ToJsonString(), CultureInfo.InvariantCulture, out var own) ? own : 30);
         if (kind.GracefulDeletion && grace > 0 && (string?)current["spec"]?["nodeName"] is { Length: > 0 }
             && current["metadata"]!["deletionTimestamp"] is null)
         {
