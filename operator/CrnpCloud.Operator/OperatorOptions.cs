@@ -60,6 +60,19 @@ public sealed class OperatorOptions
     /// </summary>
     public bool ClusterNetworks { get; set; } = true;
 
+    /// <summary>
+    /// Publish Deployments and StatefulSets labelled <c>crnp.io/resource-group</c> as resource groups
+    /// (ESC_cluster_rg_state, ESC_cluster_r_state). Watches the labelled workloads and every Pod.
+    /// </summary>
+    public bool ResourceGroups { get; set; } = true;
+
+    /// <summary>
+    /// How long workload and Pod changes are gathered before the groups are evaluated once (a rollout's
+    /// burst of Pod updates becomes one evaluation; an event goes out only where a list changed).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ResourceGroupDebounce { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Address of the ingest gRPC service the membership events are published to.</summary>
     public string IngestAddress { get; set; } = "http://localhost:9445";
 

@@ -7,10 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace CrnpCloud.Operator;
 
 /// <summary>
-/// What runs while this replica leads: watches (CrnpClients, CrnpServers, Nodes), one de-duplicating
-/// work queue and its workers, and a periodic refresh of every CrnpClient's status. Nodes feed two
-/// keys: membership events and the cluster networks. All of it stops when the leading token is
-/// cancelled, and nothing is written after that.
+/// What runs while this replica leads: watches (CrnpClients, CrnpServers, Nodes, labelled Deployments
+/// and StatefulSets, Pods), one de-duplicating work queue and its workers, and a periodic refresh of
+/// every CrnpClient's status. Nodes feed two keys: membership events and the cluster networks;
+/// workloads and Pods feed one, the resource groups, added at most once per debounce period. All of it
+/// stops when the leading token is cancelled, and nothing is written after that.
 /// </summary>
 internal sealed partial class OperatorRuntime(
     IKubernetes kube,
@@ -19,6 +20,7 @@ internal sealed partial class OperatorRuntime(
     SettingsReconciler settings,
     MembershipPublisher membership,
     ClusterNetworkPublisher networks,
+    ResourceGroupPublisher groups,
     OperatorTelemetry telemetry,
     TimeProvider time,
     ILoggerFactory loggers)
@@ -26,6 +28,7 @@ internal sealed partial class OperatorRuntime(
     private const string SettingsKey = "settings";
     private const string MembershipKey = "membership";
     private const string NetworksKey = "networks";
+    private const string GroupsKey = "resourcegroups";
     private const string ClientPrefix = "client:";
     private readonly ILogger _logger = loggers.CreateLogger<OperatorRuntime>();
 
@@ -33,6 +36,12 @@ internal sealed partial class OperatorRuntime(
     internal Reflector<CrnpClient, object>? ClientWatch { get; private set; }
 
     internal Reflector<V1Node, V1NodeList>? NodeWatch { get; private set; }
+
+    private Reflector<V1Deployment, V1DeploymentList>? _deploymentWatch;
+    private Reflector<V1StatefulSet, V1StatefulSetList>? _statefulSetWatch;
+    private Reflector<V1Pod, V1PodList>? _podWatch;
+    private int _groupsScheduled;
+    private volatile bool _groupsReady;
 
     public async Task RunAsync(CancellationToken leading)
     {
@@ -58,6 +67,56 @@ internal sealed partial class OperatorRuntime(
             : null;
         ClientWatch = clientWatch;
         NodeWatch = nodeWatch;
+        if (options.ResourceGroups)
+        {
+            // Only opted-in workloads are listed (label selector at the API server); Pods all, since
+            // the group's pods are found by the workload's own selector, not by a label of ours.
+            _deploymentWatch = new Reflector<V1Deployment, V1DeploymentList>("deployments",
+                (rv, watch, ct) => kube.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(
+                    allowWatchBookmarks: watch ? true : null, labelSelector: ResourceGroupStates.Label, resourceVersion: rv,
+                    timeoutSeconds: watch ? timeout : null, watch: watch, cancellationToken: ct),
+                _logger, time);
+            _statefulSetWatch = new Reflector<V1StatefulSet, V1StatefulSetList>("statefulsets",
+                (rv, watch, ct) => kube.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(
+                    allowWatchBookmarks: watch ? true : null, labelSelector: ResourceGroupStates.Label, resourceVersion: rv,
+                    timeoutSeconds: watch ? timeout : null, watch: watch, cancellationToken: ct),
+                _logger, time);
+            _podWatch = new Reflector<V1Pod, V1PodList>("pods",
+                (rv, watch, ct) => kube.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
+                    allowWatchBookmarks: watch ? true : null, resourceVersion: rv,
+                    timeoutSeconds: watch ? timeout : null, watch: watch, cancellationToken: ct),
+                _logger, time);
+            _groupsScheduled = 0;
+            _groupsReady = false;
+            void Schedule()
+            {
+                if (!_groupsReady)
+                {
+                    return; // before the first lists: the first evaluation comes when they are in
+                }
+                // Debounce: the first change schedules one evaluation after the period; later changes
+                // until it starts ride along.
+                if (Interlocked.Exchange(ref _groupsScheduled, 1) == 0)
+                {
+                    queue.AddAfter(GroupsKey, options.ResourceGroupDebounce, leading);
+                }
+            }
+            _deploymentWatch.Changed += _ => Schedule();
+            _statefulSetWatch.Changed += _ => Schedule();
+            _podWatch.Changed += key =>
+            {
+                // A Pod matters only in a namespace with a labelled workload.
+                var ns = key.Split('/')[0];
+                if (_deploymentWatch.Keys.Concat(_statefulSetWatch.Keys).Any(k => k.StartsWith(ns + "/", StringComparison.Ordinal)))
+                {
+                    Schedule();
+                }
+            };
+            if (options.NodeEvents || options.ClusterNetworks)
+            {
+                nodeWatch!.Changed += _ => Schedule(); // a deleted Node leaves the groups' node lists
+            }
+        }
 
         clientWatch.Changed += key =>
         {
@@ -85,11 +144,23 @@ internal sealed partial class OperatorRuntime(
         {
             tasks.Add(nodeWatch.RunAsync(leading));
         }
+        if (_podWatch is not null)
+        {
+            tasks.Add(_deploymentWatch!.RunAsync(leading));
+            tasks.Add(_statefulSetWatch!.RunAsync(leading));
+            tasks.Add(_podWatch.RunAsync(leading));
+        }
 
         // Reconcile only from a complete picture: wait for the first lists.
         await Task.WhenAll(clientWatch.Synced, serverWatch.Synced, nodeWatch?.Synced ?? Task.CompletedTask).WaitAsync(leading).ConfigureAwait(false);
         networks.BeginTerm();
         queue.Add(SettingsKey);
+        if (_podWatch is not null)
+        {
+            // Apart, so that workloads or Pods that cannot be listed (RBAC of an older chart) hold up
+            // only the resource groups.
+            tasks.Add(StartGroupsAsync(queue, nodeWatch, leading));
+        }
         queue.Add(NetworksKey); // also when publishing is off: then it clears what an earlier run wrote
         for (var i = 0; i < options.Workers; i++)
         {
@@ -103,6 +174,16 @@ internal sealed partial class OperatorRuntime(
         catch (OperationCanceledException) when (leading.IsCancellationRequested)
         {
         }
+    }
+
+    private async Task StartGroupsAsync(WorkQueue queue, Reflector<V1Node, V1NodeList>? nodeWatch, CancellationToken leading)
+    {
+        await Task.WhenAll(_deploymentWatch!.Synced, _statefulSetWatch!.Synced, _podWatch!.Synced, nodeWatch?.Synced ?? Task.CompletedTask)
+            .WaitAsync(leading).ConfigureAwait(false);
+        groups.BeginTerm();
+        Interlocked.Exchange(ref _groupsScheduled, 1);
+        _groupsReady = true;
+        queue.Add(GroupsKey); // a new leader evaluates once (and publishes only what differs from the store)
     }
 
     private async Task RefreshAsync(WorkQueue queue, Reflector<CrnpClient, object> clientWatch, CancellationToken leading)
@@ -144,6 +225,12 @@ internal sealed partial class OperatorRuntime(
                 else if (key == MembershipKey && nodeWatch is not null)
                 {
                     await membership.ReconcileAsync(nodeWatch.Items, leading);
+                }
+                else if (key == GroupsKey && _podWatch is not null)
+                {
+                    Interlocked.Exchange(ref _groupsScheduled, 0); // changes from now on schedule another evaluation
+                    again = await groups.ReconcileAsync(_deploymentWatch!.Items, _statefulSetWatch!.Items, _podWatch.Items,
+                        nodeWatch?.Items.Select(n => n.Metadata.Name).ToHashSet(StringComparer.Ordinal), leading);
                 }
                 else if (key == NetworksKey)
                 {

@@ -45,6 +45,7 @@ public static class OperatorServiceCollectionExtensions
         services.AddSingleton<SettingsReconciler>();
         services.AddSingleton<MembershipPublisher>();
         services.AddSingleton<ClusterNetworkPublisher>();
+        services.AddSingleton<ResourceGroupPublisher>();
         services.AddSingleton<OperatorRuntime>();
         services.AddHostedService<LeaderElectionService>();
         services.AddStoreReadiness().AddCheck<LeadershipHealthCheck>("leadership", tags: [ServiceDefaultsExtensions.ReadyTag]);

@@ -15,7 +15,12 @@ using Microsoft.Extensions.Logging;
 namespace CrnpCloud.FakeKube;
 
 /// <summary>A resource kind the fake server serves.</summary>
-public sealed record ResourceKind(string Group, string Version, string Plural, string Kind, bool Namespaced, bool HasStatus = true)
+/// <param name="GracefulDeletion">
+/// Pods: deleting one bound to a node (<c>spec.nodeName</c>) only sets <c>deletionTimestamp</c> (now plus
+/// the grace period) and <c>deletionGracePeriodSeconds</c>; it goes when deleted again with
+/// <c>gracePeriodSeconds=0</c>, as the kubelet does once the containers stopped.
+/// </param>
+public sealed record ResourceKind(string Group, string Version, string Plural, string Kind, bool Namespaced, bool HasStatus = true, bool GracefulDeletion = false)
 {
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
@@ -24,10 +29,16 @@ public sealed record ResourceKind(string Group, string Version, string Plural, s
     public static ResourceKind Events { get; } = new("", "v1", "events", "Event", Namespaced: true, HasStatus: false);
 
     public static ResourceKind Leases { get; } = new("coordination.k8s.io", "v1", "leases", "Lease", Namespaced: true, HasStatus: false);
+
+    public static ResourceKind Pods { get; } = new("", "v1", "pods", "Pod", Namespaced: true, GracefulDeletion: true);
+
+    public static ResourceKind Deployments { get; } = new("apps", "v1", "deployments", "Deployment", Namespaced: true);
+
+    public static ResourceKind StatefulSets { get; } = new("apps", "v1", "statefulsets", "StatefulSet", Namespaced: true);
 }
 
 /// <summary>Objects of built-in kinds as a kubelet or kubectl would write them.</summary>
-public static class KubeObjects
+public static partial class KubeObjects
 {
     public static JsonObject Node(string name, bool ready) => new()
     {
@@ -91,9 +102,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
-    private readonly List<ResourceKind> _kinds = [ResourceKind.Nodes, ResourceKind.Events, ResourceKind.Leases];
+    // Built-in kinds are always served, as by a real API server.
+    private readonly List<ResourceKind> _kinds =
+        [ResourceKind.Nodes, ResourceKind.Events, ResourceKind.Leases, ResourceKind.Pods, ResourceKind.Deployments, ResourceKind.StatefulSets];
     private readonly Dictionary<(ResourceKind Kind, string Ns, string Name), JsonObject> _objects = [];
-    private readonly List<(long Rv, ResourceKind Kind, string Type, JsonObject Obj)> _history = [];
+    private readonly List<(long Rv, ResourceKind Kind, string Type, JsonObject Obj, JsonObject? Previous)> _history = [];
     private readonly List<Watch> _watches = [];
     private readonly List<ApiRequest> _requests = [];
     private long _resourceVersion = 100;
@@ -252,12 +265,16 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Deletes an object as kubectl would (finalizers respected).</summary>
-    public void Delete(ResourceKind kind, string? ns, string name)
+    /// <summary>
+    /// Deletes an object as kubectl would (finalizers respected; a Pod on a node is only marked, see
+    /// <see cref="ResourceKind.GracefulDeletion"/>); <paramref name="gracePeriodSeconds"/> 0 is the
+    /// kubelet's final delete.
+    /// </summary>
+    public void Delete(ResourceKind kind, string? ns, string name, long? gracePeriodSeconds = null)
     {
         lock (_lock)
         {
-            DeleteObject(kind, ns ?? "", name);
+            DeleteObject(kind, ns ?? "", name, gracePeriodSeconds);
         }
     }
 
@@ -294,6 +311,16 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         }
 
         JsonObject? body = null;
+        if (verb == "delete" && http.Request.ContentLength is > 0)
+        {
+            try
+            {
+                body = await JsonNode.ParseAsync(http.Request.Body) as JsonObject; // DeleteOptions
+            }
+            catch (JsonException)
+            {
+            }
+        }
         if (verb is "create" or "update" or "patch")
         {
             try
@@ -317,7 +344,9 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             var ns = route.Namespace ?? "";
             result = verb switch
             {
-                "list" => new Result(200, ListObject(route.Kind, route.Namespace)),
+                "list" => LabelSelector.TryParse(http.Request.Query["labelSelector"], out var selector, out var invalid)
+                    ? new Result(200, ListObject(route.Kind, route.Namespace, selector))
+                    : new Result(400, null, "BadRequest", invalid),
                 "get" => _objects.TryGetValue((route.Kind, ns, route.Name!), out var found)
                     ? new Result(200, (JsonObject)found.DeepClone())
                     : NotFound(route.Kind, route.Name!),
@@ -327,7 +356,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
                 "patch" => route.Name is null ? new Result(405, null, "MethodNotAllowed", "patch needs a name")
                     : Patch(route.Kind, ns, route.Name, body!, route.Subresource == "status", http.Request.ContentType),
                 "delete" => route.Name is null ? new Result(405, null, "MethodNotAllowed", "deletecollection is not served")
-                    : DeleteObject(route.Kind, ns, route.Name),
+                    : DeleteObject(route.Kind, ns, route.Name, GracePeriod(http, body)),
                 _ => new Result(405, null, "MethodNotAllowed", $"{http.Request.Method} is not served"),
             };
             _requests.Add(new ApiRequest(verb, route.Kind.Group, route.Kind.Plural, route.Subresource, route.Namespace, result.Code));
@@ -376,13 +405,19 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
 
     // ---- storage (callers hold _lock) ----------------------------------------------------------
 
-    private JsonObject ListObject(ResourceKind kind, string? ns) => new()
+    // gracePeriodSeconds from the query or the DeleteOptions body; null = the object's own.
+    private static long? GracePeriod(HttpContext http, JsonObject? options) =>
+        long.TryParse(http.Request.Query["gracePeriodSeconds"], CultureInfo.InvariantCulture, out var seconds) ? seconds
+        : options?["gracePeriodSeconds"] is JsonValue v && v.TryGetValue<long>(out var fromBody) ? fromBody
+        : null;
+
+    private JsonObject ListObject(ResourceKind kind, string? ns, LabelSelector? selector) => new()
     {
         ["apiVersion"] = kind.ApiVersion,
         ["kind"] = kind.Kind + "List",
         ["metadata"] = new JsonObject { ["resourceVersion"] = Rv(_resourceVersion) },
         ["items"] = new JsonArray([.. _objects
-            .Where(p => p.Key.Kind == kind && (ns is null || p.Key.Ns == ns))
+            .Where(p => p.Key.Kind == kind && (ns is null || p.Key.Ns == ns) && (selector is null || selector.Matches(p.Value)))
             .OrderBy(p => p.Key.Ns, StringComparer.Ordinal).ThenBy(p => p.Key.Name, StringComparer.Ordinal)
             .Select(p => (JsonNode)p.Value.DeepClone())]),
     };
@@ -426,7 +461,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         obj["kind"] = kind.Kind;
         if (kind.HasStatus && kind.Group.Length > 0)
         {
-            obj.Remove("status"); // a custom resource with a status subresource ignores status on create
+            obj.Remove("status"); // a custom resource (or an apps/v1 workload) ignores status on create
+        }
+        if (kind == ResourceKind.Pods)
+        {
+            obj["status"] = new JsonObject { ["phase"] = "Pending" }; // the pod strategy resets status on create
         }
         Store(kind, ns, name, obj, "ADDED");
         return new Result(201, (JsonObject)obj.DeepClone());
@@ -504,7 +543,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         {
             _objects.Remove((kind, ns, name));
             next["metadata"]!["resourceVersion"] = Rv(++_resourceVersion);
-            Remember(kind, "DELETED", next);
+            Remember(kind, "DELETED", next, current);
             return new Result(200, (JsonObject)next.DeepClone());
         }
         Store(kind, ns, name, next, "MODIFIED");
@@ -552,11 +591,23 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         return result;
     }
 
-    private Result DeleteObject(ResourceKind kind, string ns, string name)
+    private Result DeleteObject(ResourceKind kind, string ns, string name, long? gracePeriodSeconds = null)
     {
         if (!_objects.TryGetValue((kind, ns, name), out var current))
         {
             return NotFound(kind, name);
+        }
+        var grace = gracePeriodSeconds
+            ?? (long.TryParse(current["spec"]?["terminationGracePeriodSeconds"]?.ToJsonString(), CultureInfo.InvariantCulture, out var own) ? own : 30);
+        if (kind.GracefulDeletion && grace > 0 && (string?)current["spec"]?["nodeName"] is { Length: > 0 }
+            && current["metadata"]!["deletionTimestamp"] is null)
+        {
+            // A pod on a node: marked now, removed when the kubelet deletes it again with grace 0.
+            var next = (JsonObject)current.DeepClone();
+            next["metadata"]!["deletionTimestamp"] = Now(TimeSpan.FromSeconds(grace));
+            next["metadata"]!["deletionGracePeriodSeconds"] = grace;
+            Store(kind, ns, name, next, "MODIFIED");
+            return new Result(200, (JsonObject)next.DeepClone());
         }
         if (Finalizers(current).Count > 0)
         {
@@ -572,7 +623,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         _objects.Remove((kind, ns, name));
         var gone = (JsonObject)current.DeepClone();
         gone["metadata"]!["resourceVersion"] = Rv(++_resourceVersion);
-        Remember(kind, "DELETED", gone);
+        Remember(kind, "DELETED", gone, current);
         return new Result(200, (JsonObject)gone.DeepClone());
     }
 
@@ -582,15 +633,16 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
     private void Store(ResourceKind kind, string ns, string name, JsonObject obj, string type)
     {
         obj["metadata"]!["resourceVersion"] = Rv(++_resourceVersion);
+        _objects.TryGetValue((kind, ns, name), out var previous);
         _objects[(kind, ns, name)] = obj;
-        Remember(kind, type, obj);
+        Remember(kind, type, obj, previous);
     }
 
-    private void Remember(ResourceKind kind, string type, JsonObject obj)
+    private void Remember(ResourceKind kind, string type, JsonObject obj, JsonObject? previous)
     {
         var rv = _resourceVersion;
         var snapshot = (JsonObject)obj.DeepClone();
-        _history.Add((rv, kind, type, snapshot));
+        _history.Add((rv, kind, type, snapshot, previous));
         while (_history.Count > HistoryLimit)
         {
             _history.RemoveAt(0);
@@ -598,16 +650,17 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         }
         foreach (var w in _watches)
         {
-            if (w.Matches(kind, snapshot))
+            if (w.Translate(kind, type, snapshot, previous) is { } seen)
             {
-                w.Send(Event(type, snapshot));
+                w.Send(Event(seen, snapshot));
             }
         }
     }
 
     private static string Rv(long rv) => rv.ToString(CultureInfo.InvariantCulture);
 
-    private static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private static string Now(TimeSpan? later = null) =>
+        (DateTimeOffset.UtcNow + (later ?? TimeSpan.Zero)).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     private static string Event(string type, JsonObject obj) =>
         new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
@@ -623,14 +676,21 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             ? TimeSpan.FromSeconds(seconds)
             : TimeSpan.FromMinutes(30);
 
-        var watch = new Watch(route.Kind, route.Namespace);
+        if (!LabelSelector.TryParse(query["labelSelector"], out var selector, out var invalid))
+        {
+            Record(new ApiRequest("watch", route.Kind.Group, route.Kind.Plural, null, route.Namespace, 400));
+            await WriteStatusAsync(http, 400, "BadRequest", invalid);
+            return;
+        }
+        var watch = new Watch(route.Kind, route.Namespace, selector);
         lock (_lock)
         {
             _requests.Add(new ApiRequest("watch", route.Kind.Group, route.Kind.Plural, null, route.Namespace, 200));
             if (string.IsNullOrEmpty(fromText) || fromText == "0")
             {
                 // No resourceVersion: the current objects as ADDED, then changes.
-                foreach (var obj in _objects.Where(p => p.Key.Kind == route.Kind && (route.Namespace is null || p.Key.Ns == route.Namespace)))
+                foreach (var obj in _objects.Where(p => p.Key.Kind == route.Kind && (route.Namespace is null || p.Key.Ns == route.Namespace)
+                    && (selector is null || selector.Matches(p.Value))))
                 {
                     watch.Send(Event("ADDED", obj.Value));
                 }
@@ -647,11 +707,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             }
             else
             {
-                foreach (var (rv, kind, type, obj) in _history.Where(h => h.Rv > from && h.Kind == route.Kind))
+                foreach (var (rv, kind, type, obj, previous) in _history.Where(h => h.Rv > from && h.Kind == route.Kind))
                 {
-                    if (watch.Matches(kind, obj))
+                    if (watch.Translate(kind, type, obj, previous) is { } seen)
                     {
-                        watch.Send(Event(type, obj));
+                        watch.Send(Event(seen, obj));
                     }
                 }
             }
@@ -709,7 +769,7 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         }
     }
 
-    private sealed class Watch(ResourceKind kind, string? ns)
+    private sealed class Watch(ResourceKind kind, string? ns, LabelSelector? selector)
     {
         private readonly Channel<string> _channel = Channel.CreateUnbounded<string>();
 
@@ -721,8 +781,34 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
 
         public bool Aborted { get; private set; }
 
-        public bool Matches(ResourceKind k, JsonObject obj) =>
-            k == kind && (ns is null || (string?)obj["metadata"]?["namespace"] == ns);
+        /// <summary>
+        /// The event this watch sees for a change, or null. With a label selector, as the API server's
+        /// watch cache does: an object that starts matching is ADDED, one that stops is DELETED.
+        /// </summary>
+        public string? Translate(ResourceKind k, string type, JsonObject obj, JsonObject? previous)
+        {
+            if (k != kind || (ns is not null && (string?)obj["metadata"]?["namespace"] != ns))
+            {
+                return null;
+            }
+            if (selector is null)
+            {
+                return type;
+            }
+            var now = selector.Matches(obj);
+            var before = previous is not null && selector.Matches(previous);
+            return type switch
+            {
+                "MODIFIED" => (before, now) switch
+                {
+                    (true, true) => "MODIFIED",
+                    (false, true) => "ADDED",
+                    (true, false) => "DELETED",
+                    _ => null,
+                },
+                _ => now || before ? type : null,
+            };
+        }
 
         public void Send(string line) => _channel.Writer.TryWrite(line);
 
