@@ -151,8 +151,18 @@ public sealed partial class RedisStore
         {
             // The primary that holds this CRNP cluster's keys: on Redis Cluster the master of the hash
             // tag's slot (another master's run_id says nothing about these keys), otherwise the primary.
-            var primary = _redis.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
-            if (!primary.IsConnected || primary.IsReplica)
+            // GetServer throws InvalidOperationException when no connected server serves the slot
+            // (seen while redis-server restarts): unavailable, like no connected primary at all.
+            IServer? primary;
+            try
+            {
+                primary = _redis.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
+            }
+            catch (InvalidOperationException)
+            {
+                primary = null;
+            }
+            if (primary is not { IsConnected: true, IsReplica: false })
             {
                 throw new StoreUnavailableException("no connected Redis primary");
             }
