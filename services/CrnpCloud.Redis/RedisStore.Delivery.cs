@@ -46,7 +46,7 @@ public sealed partial class RedisStore
     // worker keeps the ids of the partitions it holds. The subscription stays for the store's life.
     private void SubscribeWakeUps()
     {
-        var channel = RedisChannel.Literal(_keys.Prefix + ":wake");
+        var channel = _keys.WakeChannel;
         var subscriber = _redis.GetSubscriber();
         void Handler(RedisChannel _, RedisValue message)
         {
@@ -79,9 +79,9 @@ public sealed partial class RedisStore
     public Task<IReadOnlyList<Backlog>> ClientsWithWorkAsync(int partition, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<Backlog>>(async () =>
         {
-            var mine = (await Db.SetMembersAsync(_keys.Prefix + ":busy"))
+            var mine = (await Db.SetMembersAsync(_keys.Busy))
                 .Where(id => CallbackAddress.TryParse(id!, out var c) && Partitioning.Of(c.Value, _options.Partitions) == partition);
-            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [], [_keys.Prefix, partition, .. mine]))!;
+            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [_keys.Busy, _keys.OlderBusy(partition)], [_keys.Prefix, partition, .. mine]))!;
             var backlog = new List<Backlog>(flat.Length / 2);
             for (var i = 0; i + 1 < flat.Length; i += 2)
             {
@@ -92,7 +92,7 @@ public sealed partial class RedisStore
 
     public IDisposable OnLeaseNews(Action<string> news)
     {
-        var channel = RedisChannel.Literal(_keys.Prefix + ":leases");
+        var channel = _keys.LeaseChannel;
         var subscriber = _redis.GetSubscriber();
         void Handler(RedisChannel _, RedisValue worker) => news((string)worker!);
         // Confirmed when Redis answers; otherwise restored by the client library on reconnect. News are
@@ -116,12 +116,12 @@ public sealed partial class RedisStore
     }
 
     public Task AnnounceLeaseNewsAsync(string worker, CancellationToken cancellationToken = default) =>
-        Guard(() => _redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_keys.Prefix + ":leases"), worker));
+        Guard(() => _redis.GetSubscriber().PublishAsync(_keys.LeaseChannel, worker));
 
     public Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Guard(async () =>
         {
-            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Claim, [], [_keys.Prefix, worker, (long)ttl.TotalMilliseconds, _options.Partitions]))!;
+            var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Claim, [_keys.Workers, _keys.Leases, _keys.Fence], [_keys.Prefix, worker, (long)ttl.TotalMilliseconds, _options.Partitions]))!;
             var leases = new List<Lease>(flat.Length / 2);
             for (var i = 1; i + 1 < flat.Length; i += 2)
             {
@@ -133,40 +133,57 @@ public sealed partial class RedisStore
     public Task ReleaseAsync(string worker, IEnumerable<int> partitions, bool leaving = false, CancellationToken cancellationToken = default)
     {
         RedisValue[] args = [_keys.Prefix, worker, leaving ? 1 : 0, .. partitions.Select(p => (RedisValue)p)];
-        return Guard(() => Db.ScriptEvaluateAsync(Scripts.Release, [], args));
+        return Guard(() => Db.ScriptEvaluateAsync(Scripts.Release, [_keys.Workers, _keys.Leases], args));
     }
 
     public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token])));
+            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token])));
 
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
-            Scripts.RemoveFailed, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions])));
+            Scripts.RemoveFailed,
+            [_keys.Leases, _keys.Clients, _keys.Busy, _keys.Removals, _keys.Refs, _keys.Client(RedisKeys.Id(client)), _keys.Queue(RedisKeys.Id(client)), _keys.Part(Partitioning.Of(client, _options.Partitions))],
+            [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions])));
 
     public Task<string> StoreIdentityAsync(CancellationToken cancellationToken = default) =>
         Guard(async () =>
         {
-            var primary = _redis.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)
-                ?? throw new StoreUnavailableException("no connected Redis primary");
+            // The primary that holds this CRNP cluster's keys: on Redis Cluster the master of the hash
+            // tag's slot (another master's run_id says nothing about these keys), otherwise the primary.
+            // GetServer throws InvalidOperationException when no connected server serves the slot
+            // (seen while redis-server restarts): unavailable, like no connected primary at all.
+            IServer? primary;
+            try
+            {
+                primary = _redis.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
+            }
+            catch (InvalidOperationException)
+            {
+                primary = null;
+            }
+            if (primary is not { IsConnected: true, IsReplica: false })
+            {
+                throw new StoreUnavailableException("no connected Redis primary");
+            }
             var info = await primary.InfoAsync("server");
             return info.SelectMany(g => g).First(p => p.Key == "run_id").Value;
         });
 
     public Task<IReadOnlyDictionary<int, string>> SyncMarksAsync(CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyDictionary<int, string>>(async () =>
-            (await Db.HashGetAllAsync(_keys.Prefix + ":synced")).ToDictionary(e => (int)e.Name, e => (string)e.Value!));
+            (await Db.HashGetAllAsync(_keys.Synced)).ToDictionary(e => (int)e.Name, e => (string)e.Value!));
 
     public Task<bool> InitializeSyncMarksAsync(string identity, CancellationToken cancellationToken = default) =>
-        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.InitSynced, [], [_keys.Prefix, identity, _options.Partitions]) == 1);
+        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.InitSynced, [_keys.Synced], [_keys.Prefix, identity, _options.Partitions]) == 1);
 
     public Task<AckResult> MarkSyncedAsync(Lease lease, string identity, CancellationToken cancellationToken = default) =>
-        Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(Scripts.MarkSynced, [], [_keys.Prefix, lease.Partition, lease.Token, identity])));
+        Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(Scripts.MarkSynced, [_keys.Leases, _keys.Synced], [_keys.Prefix, lease.Partition, lease.Token, identity])));
 
     public Task<IReadOnlyList<CallbackAddress>> ClientsInPartitionAsync(int partition, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<CallbackAddress>>(async () =>
         {
-            var ids = await Db.SetMembersAsync(_keys.Prefix + ":part:" + partition.ToString(CultureInfo.InvariantCulture));
+            var ids = await Db.SetMembersAsync(_keys.Part(partition));
             return [.. ids.Select(id => CallbackAddress.Parse(id!))];
         });
 
@@ -174,12 +191,14 @@ public sealed partial class RedisStore
         Guard(async () =>
         {
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
-                Scripts.Resync, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token]))!;
+                Scripts.Resync,
+                [_keys.Leases, _keys.Client(RedisKeys.Id(client)), _keys.Latest, _keys.Queue(RedisKeys.Id(client)), _keys.Refs, _keys.Busy],
+                [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token]))!;
             return (ToAckResult((int)result[0]), (int)result[1]);
         });
 
     public Task<int> RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default) =>
-        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.RecordFailure, [], [_keys.Prefix, RedisKeys.Id(client), reason]));
+        Guard(async () => (int)await Db.ScriptEvaluateAsync(Scripts.RecordFailure, [_keys.Client(RedisKeys.Id(client))], [_keys.Prefix, RedisKeys.Id(client), reason]));
 
     public Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default) =>
         Guard(async () =>
@@ -205,12 +224,19 @@ public sealed partial class RedisStore
     public Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<RemovalRecord>>(async () =>
         {
-            var entries = await Db.StreamRangeAsync(_keys.Prefix + ":removals", "-", "+", max, Order.Descending);
+            var entries = await Db.StreamRangeAsync(_keys.Removals, "-", "+", max, Order.Descending);
             return [.. entries.Reverse().Select(e => new RemovalRecord(
                 CallbackAddress.Parse(e["id"]!),
                 e["reason"]!,
                 DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"])))];
         });
+
+    // The keys ack.lua may touch, in its order (the lease only for a worker's ack, the hash only then too).
+    private RedisKey[] AckKeys(CallbackAddress client)
+    {
+        var id = RedisKeys.Id(client);
+        return [_keys.Queue(id), _keys.Refs, _keys.Busy, _keys.Client(id), _keys.Leases];
+    }
 
     private static AckResult ToAckResult(int code) => code switch
     {

@@ -40,7 +40,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
         {
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
                 Scripts.Apply,
-                [_keys.Clients, _keys.Client(id), _keys.Latest, _keys.Queue(id)],
+                [_keys.Clients, _keys.Client(id), _keys.Latest, _keys.Queue(id), _keys.Refs, _keys.Busy, _keys.Part(Partitioning.Of(change.Client, _options.Partitions))],
                 [
                     change.Type.ToWire(),
                     id,
@@ -101,12 +101,12 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
         options ??= new PublishOptions();
         var json = StoreJson.Event(evt);
         var now = Now();
-        RedisKey idempotency = options.IdempotencyKey is { } key ? _keys.Idempotency(key) : _keys.Prefix + ":idem:";
+        RedisKey idempotency = options.IdempotencyKey is { } key ? _keys.Idempotency(key) : _keys.Idempotency("");
         return Guard(async () =>
         {
             var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
                 Scripts.Publish,
-                [_keys.Sequence, _keys.Latest, _keys.Log, idempotency],
+                [_keys.Sequence, _keys.Latest, _keys.Log, idempotency, _keys.Refs, _keys.Busy],
                 [
                     json, StateKey.For(evt), options.TraceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength,
                     options.IdempotencyKey is null ? 0 : Math.Max(1, (long)options.IdempotencyWindow.TotalMilliseconds),
@@ -144,7 +144,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
 
     public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
         Guard(async () => (int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, [_keys.Queue(RedisKeys.Id(client))], [entryId, _keys.Prefix, RedisKeys.Id(client)]) == 1);
+            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client)]) == 1);
 
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>

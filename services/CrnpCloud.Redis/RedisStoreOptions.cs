@@ -21,8 +21,13 @@ public sealed class RedisStoreOptions
     [RegularExpression(@"^[A-Za-z0-9_.\-]{1,64}$", ErrorMessage = "Cluster must be 1-64 characters of letters, digits, '_', '.', '-'")]
     public string Cluster { get; set; } = "default";
 
-    /// <summary>Prefix of every key, before the hash tag; tests use a unique one each.</summary>
+    /// <summary>
+    /// Prefix of every key, before the hash tag; tests use a unique one each. No braces: Redis hashes
+    /// the first <c>{...}</c> of a key, and an empty <c>{}</c> in the prefix would hash whole keys,
+    /// spreading one cluster over many slots (docs/redis.md).
+    /// </summary>
     [Required]
+    [RegularExpression(@"^[^{}]*$", ErrorMessage = "KeyPrefix must not contain '{{' or '}}': the hash tag is {{Cluster}}")]
     public string KeyPrefix { get; set; } = "crnp:";
 
     /// <summary>Partitions clients hash to; the unit of work a delivery worker leases. Same value in every service.</summary>

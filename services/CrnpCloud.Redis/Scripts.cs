@@ -3,6 +3,15 @@ using System.Reflection;
 namespace CrnpCloud.Redis;
 
 /// <summary>The Lua scripts, each with the shared library prepended; StackExchange.Redis caches them by SHA.</summary>
+/// <remarks>
+/// Keys on Redis Cluster (docs/redis.md, "Scripts: declared and derived keys"): every call passes in
+/// KEYS each fixed key its script touches and the per-client or per-partition keys the caller knows
+/// (client:&lt;id&gt;, q:&lt;id&gt;, part:&lt;n&gt;, ...); the script checks them with <c>declare</c> and reaches them
+/// only through <c>key</c>/<c>member</c> (Scripts/lib.lua). Keys only the script can know (index sets,
+/// ev:&lt;seq&gt;, the queues and hashes of the clients an event matched) are derived from the prefix: they
+/// carry the same hash tag {cluster}, so they are in the slot of the declared keys, on the master that
+/// runs the script, which StackExchange.Redis picks by the declared keys. Never call a script with no key.
+/// </remarks>
 internal static class Scripts
 {
     public static readonly string Apply = Load("apply.lua");

@@ -1,21 +1,24 @@
 -- Removes one delivered entry from a client's queue and releases its payload reference; an emptied
 -- queue leaves the busy set. A worker's ack also records the delivery in the client's hash.
--- KEYS[1] client queue; ARGV[1] entry id, ARGV[2] key prefix, ARGV[3] client id, and from a
--- delivery worker ARGV[4] partition and ARGV[5] fencing token.
+-- KEYS: q:<client>, refs, busy, client:<client>, leases. ARGV[1] entry id, ARGV[2] key prefix,
+-- ARGV[3] client id, and from a delivery worker ARGV[4] partition and ARGV[5] fencing token.
+-- Derived: the event payload ev:<seq> (its sequence is read from the entry).
 -- Returns 1 done, 0 already gone, -1 lease lost.
 local prefix = ARGV[2]
+declare(prefix, { 'q:', 'refs', 'busy', 'client:', 'leases' })
+local queue = member('q:', prefix .. ':q:' .. ARGV[3])
 if ARGV[4] and not holds(prefix, ARGV[4], ARGV[5]) then return -1 end
-local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+local found = redis.call('XRANGE', queue, ARGV[1], ARGV[1])
 if #found == 0 then return 0 end
-redis.call('XDEL', KEYS[1], ARGV[1])
+redis.call('XDEL', queue, ARGV[1])
 ref_drop(prefix, entry_field(found[1], 's'))
 if ARGV[4] then
-  local client = prefix .. ':client:' .. ARGV[3]
+  local client = member('client:', prefix .. ':client:' .. ARGV[3])
   if redis.call('HEXISTS', client, 'types') == 1 then
     redis.call('HSET', client, 'delivered_at', now_ms(), 'failures', 0)
   end
 end
-if redis.call('XLEN', KEYS[1]) == 0 then
-  redis.call('SREM', prefix .. ':busy', ARGV[3])
+if redis.call('XLEN', queue) == 0 then
+  redis.call('SREM', key('busy'), ARGV[3])
 end
 return 1

@@ -1,10 +1,15 @@
 -- One registration change, atomically, with the first events it queues (CRNP-SPEC section 2 and 4).
--- KEYS[1] clients set, KEYS[2] client hash, KEYS[3] latest hash, KEYS[4] client queue
+-- KEYS[1] clients set, KEYS[2] client hash, KEYS[3] latest hash, KEYS[4] client queue, KEYS[5] refs,
+-- KEYS[6] busy set, KEYS[7] the client's partition set part:<n>
 -- ARGV[1] REG_TYPE, ARGV[2] client id, ARGV[3] JSON array of type strings, ARGV[4] max clients,
 -- ARGV[5] max types per client, ARGV[6] origin, ARGV[7] now (unix ms), ARGV[8] key prefix,
 -- ARGV[9] callback ip, ARGV[10] callback port, ARGV[11] partition count
+-- Derived: the subscription index sets of the types (subs:..., subsx:...), event payloads ev:<seq>.
 -- Returns {status, message, first events queued}.
 local regtype, id, prefix = ARGV[1], ARGV[2], ARGV[8]
+declare(prefix, { 'clients', 'client:', 'latest', 'q:', 'refs', 'busy', 'part:' })
+member('client:', prefix .. ':client:' .. id)
+member('q:', prefix .. ':q:' .. id)
 local partitions = tonumber(ARGV[11])
 local max_clients, max_types = tonumber(ARGV[4]), tonumber(ARGV[5])
 local requested = cjson.decode(ARGV[3])
@@ -48,11 +53,11 @@ if regtype == 'ADD_CLIENT' then
   reindex(prefix, id, exists and current_types() or {}, types)
   -- A replaced registration starts afresh: its first events tell the client the current state.
   drop_queue(prefix, KEYS[4])
-  redis.call('SREM', prefix .. ':busy', id)
+  redis.call('SREM', key('busy'), id)
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'ip', ARGV[9], 'port', ARGV[10], 'origin', ARGV[6], 'at', ARGV[7], 'types', encode_strings(types))
   redis.call('SADD', KEYS[1], id)
-  redis.call('SADD', prefix .. ':part:' .. partition_of(id, partitions), id)
+  redis.call('SADD', member('part:', prefix .. ':part:' .. partition_of(id, partitions)), id)
   local first = queue_state(prefix, id, types, 'first')
   return { 'OK', exists and 'registration replaced' or 'client registered', first }
 end

@@ -1,5 +1,43 @@
 -- Shared by every script (prepended at load time). Types and events are the JSON of StoreJson.cs.
 
+-- Keys (docs/redis.md, "Redis Cluster"). Every key of a CRNP cluster is <prefix> .. ':' .. name, and
+-- <prefix> ends with the hash tag {cluster}, so all of them are in one Redis Cluster slot.
+-- Each script first names the keys the caller passed in KEYS, in order: declare(prefix, names). A
+-- name ending in ':' is one member of a family (client:<id>, q:<id>, part:<n>, busy:<n>, idem:<key>),
+-- any other one fixed key. The library reaches declared keys only through key(name), so a script
+-- that touches a fixed key it did not declare fails on every Redis, not only on Redis Cluster.
+-- Keys a script can only know while it runs (the index sets of a type, the payload of an event, the
+-- queue and hash of every client an event matched) are derived from <prefix>: see derived() below.
+local K = {}
+
+local function declare(prefix, names)
+  if #KEYS ~= #names then error(#KEYS .. ' keys passed, ' .. #names .. ' declared') end
+  for i, name in ipairs(names) do
+    local k, want = KEYS[i], prefix .. ':' .. name
+    local ok
+    if string.sub(name, -1) == ':' then ok = string.sub(k, 1, #want) == want else ok = k == want end
+    if not ok then error('KEYS[' .. i .. '] is ' .. k .. ', expected ' .. want) end
+    K[name] = k
+  end
+end
+
+local function key(name)
+  return K[name] or error('key ' .. name .. ' is not declared in KEYS')
+end
+
+-- A declared family member, checked against the one the script means (the caller computed it).
+local function member(name, want)
+  local k = key(name)
+  if k ~= want then error('KEYS holds ' .. k .. ' for ' .. name .. ', the script needs ' .. want) end
+  return k
+end
+
+-- A key the caller could not know: same prefix, so same hash tag, so the same slot as every
+-- declared key; Redis Cluster runs the script on the master of that slot (docs/redis.md).
+local function derived(prefix, rest)
+  return prefix .. ':' .. rest
+end
+
 local function same_values(a, b)
   if #a ~= #b then return false end
   for i = 1, #a do
@@ -52,16 +90,16 @@ end
 -- are checked against the event. Class and subclass cannot hold \31 (XML forbids it), and the pair
 -- is JSON, so keys are unambiguous.
 local function index_key(prefix, t)
-  local ns = #t.nv > 1 and ':subsx:' or ':subs:'
-  local key = prefix .. ns .. t.c .. '\31' .. (t.s or '')
-  if t.nv[1] then key = key .. '\31' .. cjson.encode(t.nv[1]) end
-  return key
+  local ns = #t.nv > 1 and 'subsx:' or 'subs:'
+  local k = derived(prefix, ns .. t.c .. '\31' .. (t.s or ''))
+  if t.nv[1] then k = k .. '\31' .. cjson.encode(t.nv[1]) end
+  return k
 end
 
 local function candidate_keys(prefix, ns, e)
   local keys = {}
   for _, s in ipairs({ '', e.s }) do
-    local base = prefix .. ns .. e.c .. '\31' .. s
+    local base = derived(prefix, ns .. e.c .. '\31' .. s)
     keys[#keys + 1] = base
     for _, pair in ipairs(e.nv) do keys[#keys + 1] = base .. '\31' .. cjson.encode(pair) end
   end
@@ -72,14 +110,14 @@ end
 -- with a count of the entries that reference it (<prefix>:refs), and dropped with the last one.
 local function ref_add(prefix, seq, payload, n)
   if n <= 0 then return end
-  redis.call('SET', prefix .. ':ev:' .. seq, payload, 'NX')
-  redis.call('HINCRBY', prefix .. ':refs', seq, n)
+  redis.call('SET', derived(prefix, 'ev:' .. seq), payload, 'NX')
+  redis.call('HINCRBY', key('refs'), seq, n)
 end
 
 local function ref_drop(prefix, seq)
-  if redis.call('HINCRBY', prefix .. ':refs', seq, -1) <= 0 then
-    redis.call('HDEL', prefix .. ':refs', seq)
-    redis.call('DEL', prefix .. ':ev:' .. seq)
+  if redis.call('HINCRBY', key('refs'), seq, -1) <= 0 then
+    redis.call('HDEL', key('refs'), seq)
+    redis.call('DEL', derived(prefix, 'ev:' .. seq))
   end
 end
 
@@ -119,7 +157,8 @@ end
 -- as much as queueing itself when one event goes to hundreds of clients (PROTOCOL.md section 9).
 local function wake(prefix, ids)
   if #ids == 0 then return end
-  redis.call('SADD', prefix .. ':busy', unpack(ids))
+  redis.call('SADD', key('busy'), unpack(ids))
+  -- A channel, not a key: classic PUBLISH reaches the subscribers on every node of a Redis Cluster.
   redis.call('PUBLISH', prefix .. ':wake', table.concat(ids, ' '))
 end
 
@@ -137,15 +176,15 @@ end
 
 -- Deletes a registration with its index entries and its queue. Returns false if there was none.
 local function remove_client(prefix, id, partitions)
-  local key = prefix .. ':client:' .. id
-  local raw = redis.call('HGET', key, 'types')
+  local client = member('client:', prefix .. ':client:' .. id)
+  local raw = redis.call('HGET', client, 'types')
   if not raw then return false end
   reindex(prefix, id, cjson.decode(raw), {})
-  drop_queue(prefix, prefix .. ':q:' .. id)
-  redis.call('DEL', key)
-  redis.call('SREM', prefix .. ':clients', id)
-  redis.call('SREM', prefix .. ':busy', id)
-  redis.call('SREM', prefix .. ':part:' .. partition_of(id, partitions), id)
+  drop_queue(prefix, member('q:', prefix .. ':q:' .. id))
+  redis.call('DEL', client)
+  redis.call('SREM', key('clients'), id)
+  redis.call('SREM', key('busy'), id)
+  redis.call('SREM', member('part:', prefix .. ':part:' .. partition_of(id, partitions)), id)
   return true
 end
 
@@ -165,7 +204,7 @@ end
 
 -- True while the lease of partition p still carries this fencing token and has not expired.
 local function holds(prefix, p, token)
-  local l = parse_lease(redis.call('HGET', prefix .. ':leases', p))
+  local l = parse_lease(redis.call('HGET', key('leases'), p))
   return l ~= nil and l.token == tonumber(token) and l.exp > now_ms()
 end
 
@@ -175,13 +214,13 @@ local function queue_state(prefix, id, type_strings, kind)
   if #type_strings == 0 then return 0 end
   local types = decode_all(type_strings)
   local picked = {}
-  for _, raw in ipairs(redis.call('HVALS', prefix .. ':latest')) do
+  for _, raw in ipairs(redis.call('HVALS', key('latest'))) do
     local stored = cjson.decode(raw)
     if matches_any(types, stored.e) then picked[#picked + 1] = { stored.seq, raw } end
   end
   table.sort(picked, function(a, b) return a[1] < b[1] end)
   for _, p in ipairs(picked) do
-    redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', kind, 's', p[1])
+    redis.call('XADD', member('q:', prefix .. ':q:' .. id), '*', 'k', kind, 's', p[1])
     ref_add(prefix, p[1], p[2], 1)
   end
   if #picked > 0 then wake(prefix, { id }) end

@@ -1,9 +1,13 @@
 -- One published event, atomically: next sequence number, latest state of its key, the global log,
 -- and one queue entry for every client with a matching type.
 -- KEYS[1] sequence counter, KEYS[2] latest hash, KEYS[3] global log stream, KEYS[4] idempotency key
+-- (idem:<key>, idem: when there is none; not touched then), KEYS[5] refs, KEYS[6] busy set
 -- ARGV[1] event JSON, ARGV[2] state key, ARGV[3] traceparent ('' for none), ARGV[4] now (unix ms),
 -- ARGV[5] key prefix, ARGV[6] approximate log length to keep, ARGV[7] idempotency window ms (0 = no key)
+-- Derived (known only here): the index sets the event looks up, the types of clients found in
+-- subsx: sets, the queue q:<id> of every matched client, the payload ev:<seq>.
 -- Returns {sequence, clients queued, 1 if a duplicate of an earlier publish}.
+declare(ARGV[5], { 'seq', 'latest', 'log', 'idem:', 'refs', 'busy' })
 local window = tonumber(ARGV[7])
 if window > 0 then
   local first = redis.call('GET', KEYS[4])
@@ -19,15 +23,15 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'd', stored)
 
 local queued, done, woken = 0, {}, {}
 local function queue(id)
-  redis.call('XADD', prefix .. ':q:' .. id, '*', 'k', 'pub', 's', seq)
+  redis.call('XADD', derived(prefix, 'q:' .. id), '*', 'k', 'pub', 's', seq)
   queued = queued + 1
   done[id] = true
   woken[#woken + 1] = id
 end
-for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subs:', e)))) do queue(id) end
-for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, ':subsx:', e)))) do
+for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, 'subs:', e)))) do queue(id) end
+for _, id in ipairs(redis.call('SUNION', unpack(candidate_keys(prefix, 'subsx:', e)))) do
   if not done[id] then
-    local raw = redis.call('HGET', prefix .. ':client:' .. id, 'types')
+    local raw = redis.call('HGET', derived(prefix, 'client:' .. id), 'types')
     if raw and matches_any(decode_all(cjson.decode(raw)), e) then queue(id) end
   end
 end

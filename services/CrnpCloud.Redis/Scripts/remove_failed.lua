@@ -1,8 +1,11 @@
 -- Removes a client whose deliveries kept failing, if the caller still holds its partition's lease,
--- and records why. ARGV[1] prefix, ARGV[2] client id, ARGV[3] partition, ARGV[4] fencing token,
--- ARGV[5] reason, ARGV[6] partition count. Returns 1 done, 0 already gone, -1 lease lost.
+-- and records why. KEYS: leases, clients, busy, removals, refs, client:<client>, q:<client>,
+-- part:<client's partition>. ARGV[1] prefix, ARGV[2] client id, ARGV[3] partition, ARGV[4] fencing
+-- token, ARGV[5] reason, ARGV[6] partition count. Derived: the client's index sets, payloads ev:<seq>.
+-- Returns 1 done, 0 already gone, -1 lease lost.
 local prefix, id = ARGV[1], ARGV[2]
+declare(prefix, { 'leases', 'clients', 'busy', 'removals', 'refs', 'client:', 'q:', 'part:' })
 if not holds(prefix, ARGV[3], ARGV[4]) then return -1 end
 if not remove_client(prefix, id, tonumber(ARGV[6])) then return 0 end
-redis.call('XADD', prefix .. ':removals', 'MAXLEN', '~', 10000, '*', 'id', id, 'reason', ARGV[5], 'at', now_ms())
+redis.call('XADD', key('removals'), 'MAXLEN', '~', 10000, '*', 'id', id, 'reason', ARGV[5], 'at', now_ms())
 return 1
