@@ -165,7 +165,9 @@ internal sealed class CrnpConnectionHandler(
         catch (StoreUnavailableException ex)
         {
             EdgeLog.StoreUnavailable(logger, ex, message.Type.ToWire(), $"{remote}:{message.Port}");
-            return new CrnpReply(StatusCode.Retry, "the registration store is temporarily unavailable; nothing was changed, retry later");
+            return ex is StoreNotReplicatedException
+                ? new CrnpReply(StatusCode.Retry, "the registration was not confirmed by enough store replicas; send it again")
+                : new CrnpReply(StatusCode.Retry, "the registration store is temporarily unavailable; nothing was changed, retry later");
         }
     }
 

@@ -63,6 +63,15 @@ public sealed class Publisher(ICrnpStore store, IOptionsMonitor<IngestOptions> o
             activity?.SetStatus(ActivityStatusCode.Error, ex.Status.Detail);
             throw;
         }
+        catch (StoreNotReplicatedException ex)
+        {
+            // Written to the primary, not confirmed by enough replicas (Crnp:Store:MinReplicas): not
+            // acknowledged. A retry with the same idempotency key is safe (PROTOCOL.md section 11).
+            telemetry.Rejected("not_replicated");
+            IngestLog.StoreUnavailable(logger, ex);
+            activity?.SetStatus(ActivityStatusCode.Error, "not replicated");
+            throw new RpcException(new Status(StatusCode.Unavailable, "the event was not confirmed by enough store replicas; retry with the same idempotency key"));
+        }
         catch (StoreUnavailableException ex)
         {
             telemetry.Rejected("unavailable");

@@ -7,11 +7,32 @@ public sealed class RedisStoreOptions
 {
     public const string Section = "Crnp:Store";
 
-    /// <summary>StackExchange.Redis configuration string (<c>host:port,password=...</c>) or a <c>redis://[:password@]host:port[/db]</c> URL (<c>rediss://</c> for TLS); empty = the embedded in-memory store.</summary>
+    /// <summary>
+    /// StackExchange.Redis configuration string (<c>host:port,password=...</c>; with
+    /// <c>serviceName=NAME</c> the endpoints are Sentinels), a <c>redis://[:password@]host:port[/db]</c>
+    /// URL (<c>rediss://</c> for TLS), or a Sentinel URL
+    /// <c>redis+sentinel://[:password@]host1[:26379][,host2[:26379]...]/SERVICE[/db]</c>
+    /// (<c>rediss+sentinel://</c> for TLS); empty = the embedded in-memory store.
+    /// </summary>
     public string? Redis { get; set; }
 
-    /// <summary>Redis password, kept apart from <see cref="Redis"/> so it can come from a Secret; overrides one in the connection string.</summary>
+    /// <summary>Redis password, kept apart from <see cref="Redis"/> so it can come from a Secret; overrides one in the connection string. With Sentinel: the data nodes' password (and the Sentinels' too, unless <see cref="SentinelPassword"/> is set).</summary>
     public string? Password { get; set; }
+
+    /// <summary>Password of the Sentinel daemons when it differs from the data nodes' (<c>requirepass</c> in sentinel.conf); empty = <see cref="Password"/>.</summary>
+    public string? SentinelPassword { get; set; }
+
+    /// <summary>
+    /// Replicas that must confirm a publish or a registration (Redis <c>WAIT</c>) before it is
+    /// acknowledged; 0 = acknowledged once the primary applied it (asynchronous replication: a
+    /// failover may lose the last writes). PROTOCOL.md section 11.
+    /// </summary>
+    [Range(0, 16)]
+    public int MinReplicas { get; set; }
+
+    /// <summary>How long a write waits for <see cref="MinReplicas"/> confirmations before it is refused as not replicated.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The CRNP cluster this installation serves. It is the Redis hash tag of every key, so one cluster

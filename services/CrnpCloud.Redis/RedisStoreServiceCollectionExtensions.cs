@@ -25,16 +25,10 @@ public static class RedisStoreServiceCollectionExtensions
             return builder;
         }
 
-        var password = builder.Configuration.GetSection(RedisStoreOptions.Section)[nameof(RedisStoreOptions.Password)];
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
-        {
-            var options = RedisConnection.Configure(connection);
-            if (!string.IsNullOrEmpty(password))
-            {
-                options.Password = password;
-            }
-            return ConnectionMultiplexer.Connect(options);
-        });
+        var section = builder.Configuration.GetSection(RedisStoreOptions.Section);
+        var password = section[nameof(RedisStoreOptions.Password)];
+        var sentinelPassword = section[nameof(RedisStoreOptions.SentinelPassword)];
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnection.Connect(connection, password, sentinelPassword));
         builder.Services.AddSingleton<ICrnpStore>(sp => new RedisStore(
             sp.GetRequiredService<IConnectionMultiplexer>(),
             sp.GetRequiredService<IOptions<RedisStoreOptions>>(),
@@ -43,7 +37,7 @@ public static class RedisStoreServiceCollectionExtensions
     }
 }
 
-public static class RedisConnection
+public static partial class RedisConnection
 {
     /// <summary>
     /// Connection settings for a service that must answer quickly when Redis is down: keep retrying
@@ -53,7 +47,9 @@ public static class RedisConnection
     public static ConfigurationOptions Configure(string connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var options = IsUrl(connection) ? FromUrl(new Uri(connection)) : ConfigurationOptions.Parse(connection);
+        var options = IsSentinelUrl(connection) ? FromSentinelUrl(connection)
+            : IsUrl(connection) ? FromUrl(new Uri(connection))
+            : ConfigurationOptions.Parse(connection);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ConnectTimeout = Math.Min(options.ConnectTimeout, 5000);
@@ -65,12 +61,13 @@ public static class RedisConnection
         return options;
     }
 
-    /// <summary>True for <c>redis://</c> and <c>rediss://</c> (TLS) URLs.</summary>
-    public static bool IsUrl(string? connection) =>
+    /// <summary>True for <c>redis://</c> and <c>rediss://</c> (TLS) URLs, and Sentinel URLs (<see cref="IsSentinelUrl"/>).</summary>
+    public static bool IsUrl(string? connection) => IsSentinelUrl(connection) ||
         Uri.TryCreate(connection, UriKind.Absolute, out var uri) && uri.Scheme is "redis" or "rediss" && uri.Host.Length > 0;
 
     /// <summary>The connection text with any password replaced, for logs.</summary>
     public static string Redact(string connection) =>
+        IsSentinelUrl(connection) ? RedactSentinelUrl(connection) :
         IsUrl(connection) && new Uri(connection) is { UserInfo.Length: > 0 } uri
             ? $"{uri.Scheme}://***@{uri.Authority}{uri.PathAndQuery}"
             : System.Text.RegularExpressions.Regex.Replace(connection, "password=[^,]*", "password=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase);

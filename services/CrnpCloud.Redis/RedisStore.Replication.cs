@@ -1,0 +1,28 @@
+using CrnpCloud.Core;
+using StackExchange.Redis;
+
+namespace CrnpCloud.Redis;
+
+// "Acknowledged means replicated" (PROTOCOL.md section 11): with Crnp:Store:MinReplicas > 0 a publish or
+// a registration is answered only once that many replicas confirmed it. WAIT goes right after the
+// write on the same connection (StackExchange.Redis multiplexes one interactive connection per server,
+// so it covers this write and every earlier one on it). Replicas that did not confirm within
+// ReplicationTimeout make the store throw StoreNotReplicatedException: the ingest answers UNAVAILABLE,
+// the edge RETRY, and the caller's retry is safe (the idempotency key of a publish is stored by the same
+// script as the event, so it survives exactly when the event does; a registration is applied again).
+public sealed partial class RedisStore
+{
+    private async Task ConfirmReplicatedAsync(IDatabase db)
+    {
+        if (_options.MinReplicas <= 0)
+        {
+            return;
+        }
+        var timeout = (long)Math.Max(1, _options.ReplicationTimeout.TotalMilliseconds);
+        var confirmed = (int)await db.ExecuteAsync("WAIT", _options.MinReplicas, timeout);
+        if (confirmed < _options.MinReplicas)
+        {
+            throw new StoreNotReplicatedException(confirmed, _options.MinReplicas, _options.ReplicationTimeout);
+        }
+    }
+}
