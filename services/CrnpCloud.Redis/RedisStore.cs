@@ -60,7 +60,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
             }
             if (status == StatusCode.Ok)
             {
-                await ConfirmReplicatedAsync(Db);
+                await ConfirmReplicatedAsync();
             }
             return new RegistrationResult(status, (string)result[1]!, (int)result[2]);
         });
@@ -115,7 +115,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
                     json, StateKey.For(evt), options.TraceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength,
                     options.IdempotencyKey is null ? 0 : Math.Max(1, (long)options.IdempotencyWindow.TotalMilliseconds),
                 ]))!;
-            await ConfirmReplicatedAsync(Db);
+            await ConfirmReplicatedAsync();
             var sequence = (long)result[0];
             var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, options.TraceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
             return new PublishResult(stored, (int)result[1], (int)result[2] == 1);
