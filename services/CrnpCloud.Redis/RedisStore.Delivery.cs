@@ -142,7 +142,8 @@ public sealed partial class RedisStore
 
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
-            Scripts.RemoveFailed, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions])));
+            Scripts.RemoveFailed, [], [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions,
+                _options.DeadLetterMaxCount, (long)_options.DeadLetterMaxAge.TotalMilliseconds])));
 
     public Task<string> StoreIdentityAsync(CancellationToken cancellationToken = default) =>
         Guard(async () =>

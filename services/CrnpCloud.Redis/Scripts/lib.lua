@@ -155,6 +155,24 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Copies a client's queue, payloads included, to its dead-letter stream <prefix>:dl:<id>, oldest
+-- first, kept to max entries and max_age_ms (the stream expires with its newest entry). Called by
+-- remove_failed.lua before remove_client drops the queue (PROTOCOL.md section 11).
+local function dead_letter(prefix, id, reason, max, max_age_ms)
+  local entries = redis.call('XRANGE', prefix .. ':q:' .. id, '-', '+')
+  if #entries == 0 then return end
+  local dl = prefix .. ':dl:' .. id
+  for _, entry in ipairs(entries) do
+    local s = entry_field(entry, 's')
+    local payload = redis.call('GET', prefix .. ':ev:' .. s)
+    if payload then
+      redis.call('XADD', dl, 'MAXLEN', max, '*', 'k', entry_field(entry, 'k'), 's', s, 'd', payload, 'r', reason)
+    end
+  end
+  redis.call('XTRIM', dl, 'MINID', string.format('%d', now_ms() - max_age_ms))
+  redis.call('PEXPIRE', dl, max_age_ms)
+end
+
 -- Leases live in one hash, <prefix>:leases, field = partition, value = "owner token expiry-ms", so
 -- a claim reads and writes all of them in two commands.
 local function parse_lease(value)

@@ -1,8 +1,10 @@
 -- Removes a client whose deliveries kept failing, if the caller still holds its partition's lease,
 -- and records why. ARGV[1] prefix, ARGV[2] client id, ARGV[3] partition, ARGV[4] fencing token,
--- ARGV[5] reason, ARGV[6] partition count. Returns 1 done, 0 already gone, -1 lease lost.
+-- ARGV[5] reason, ARGV[6] partition count, ARGV[7] and ARGV[8] dead letters kept (count, age ms).
+-- Its undelivered entries become dead letters. Returns 1 done, 0 already gone, -1 lease lost.
 local prefix, id = ARGV[1], ARGV[2]
 if not holds(prefix, ARGV[3], ARGV[4]) then return -1 end
+dead_letter(prefix, id, ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[8]))
 if not remove_client(prefix, id, tonumber(ARGV[6])) then return 0 end
 redis.call('XADD', prefix .. ':removals', 'MAXLEN', '~', 10000, '*', 'id', id, 'reason', ARGV[5], 'at', now_ms())
 return 1
