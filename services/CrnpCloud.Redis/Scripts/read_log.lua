@@ -4,10 +4,12 @@
 local max = tonumber(ARGV[2])
 local oldest, newest = log_bounds(KEYS[1])
 local out = { oldest, newest }
-if ARGV[1] == '' then
+if max == 0 then
+  return out
+elseif ARGV[1] == '' then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', max)
   for i = #last, 1, -1 do out[#out + 1] = entry_field(last[i], 'd') end
-elseif max > 0 then
+else
   for _, d in ipairs(log_after(KEYS[1], tonumber(ARGV[1]), max)) do out[#out + 1] = d end
 end
 return out
