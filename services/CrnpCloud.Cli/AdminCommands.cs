@@ -8,7 +8,7 @@ using Grpc.Core;
 namespace CrnpCloud.Cli;
 
 /// <summary><c>crnpctl clients</c>, <c>client</c> and <c>remove</c>, through the ingest's admin API.</summary>
-internal static class AdminCommands
+internal static partial class AdminCommands
 {
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
@@ -17,6 +17,9 @@ internal static class AdminCommands
         yield return Clients();
         yield return Client();
         yield return Remove();
+        yield return Events();
+        yield return DeadLetters();
+        yield return Replay();
     }
 
     private static Command Clients()

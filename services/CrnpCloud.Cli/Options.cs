@@ -68,7 +68,7 @@ internal static class Cli
         StatusCode.DeadlineExceeded => new CliException(ExitCodes.Unreachable, $"the ingest at {ingest} did not answer in time"),
         StatusCode.Unauthenticated => new CliException(ExitCodes.Refused, $"the ingest refused the credentials: {ex.Status.Detail} (pass --token or set CRNP_TOKEN)"),
         StatusCode.PermissionDenied => new CliException(ExitCodes.Refused, $"the ingest refused this token for the call: {ex.Status.Detail} (pass an admin token with --token or CRNP_TOKEN)"),
-        StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.ResourceExhausted =>
+        StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.ResourceExhausted or StatusCode.OutOfRange or StatusCode.FailedPrecondition =>
             new CliException(ExitCodes.Refused, $"{ex.StatusCode}: {ex.Status.Detail}"),
         _ => new CliException(ExitCodes.Failure, $"{ex.StatusCode}: {ex.Status.Detail}"),
     };

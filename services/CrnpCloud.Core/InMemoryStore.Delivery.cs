@@ -172,6 +172,7 @@ public sealed partial class InMemoryStore
             {
                 return Task.FromResult(AckResult.LeaseLost);
             }
+            DeadLetterQueue(client, reason);
             if (RemoveClient(client).Status != Protocol.StatusCode.Ok)
             {
                 return Task.FromResult(AckResult.AlreadyGone);

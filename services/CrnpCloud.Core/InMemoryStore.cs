@@ -116,6 +116,7 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
                 _idempotency[newKey] = (sequence, now + options.IdempotencyWindow);
             }
             _latest[StateKey.For(evt)] = stored;
+            AppendToLog(stored);
             var queued = 0;
             foreach (var candidate in _index.Candidates(evt))
             {

@@ -33,6 +33,9 @@ public enum QueueEntryKind
 
     /// <summary>The current state of a type, queued again after the store may have lost events (failover).</summary>
     Resync,
+
+    /// <summary>Queued again by an operator: from the global event log or from the client's dead letters (PROTOCOL.md section 11).</summary>
+    Replay,
 }
 
 /// <summary>One entry of a client's delivery queue; <see cref="EntryId"/> increases along the queue.</summary>

@@ -7,7 +7,7 @@ using StatusCode = Grpc.Core.StatusCode;
 namespace CrnpCloud.Ingest;
 
 /// <summary>The <c>crnp.v1.Admin</c> gRPC service: registrations and their delivery status.</summary>
-internal sealed class AdminService(ICrnpStore store, ILogger<AdminService> logger) : V1.Admin.AdminBase
+internal sealed partial class AdminService(ICrnpStore store, ILogger<AdminService> logger) : V1.Admin.AdminBase
 {
     private const int MaxRemovals = 1000;
 

@@ -24,4 +24,7 @@ internal static partial class IngestLog
 
     [LoggerMessage(7, LogLevel.Warning, "Call to {Method} from {Peer} refused with PERMISSION_DENIED: a publish token cannot call it")]
     public static partial void PermissionDenied(ILogger logger, string method, string peer);
+
+    [LoggerMessage(8, LogLevel.Information, "Client {Client}: {Queued} event(s) queued again ({What}) through the admin API by {Peer}")]
+    public static partial void AdminReplayed(ILogger logger, string client, int queued, string what, string peer);
 }

@@ -40,6 +40,9 @@ internal sealed class RedisKeys(RedisStoreOptions options)
     /// <summary>A per-partition busy set left by an older version (work.lua folds it into <see cref="Busy"/>).</summary>
     public RedisKey OlderBusy(int partition) => Prefix + ":busy:" + partition.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A removed client's dead letters (PROTOCOL.md section 11).</summary>
+    public RedisKey DeadLetters(string id) => Prefix + ":dl:" + id;
+
     /// <summary>The clients of one partition.</summary>
     public RedisKey Part(int partition) => Prefix + ":part:" + partition.ToString(CultureInfo.InvariantCulture);
 

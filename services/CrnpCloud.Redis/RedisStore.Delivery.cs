@@ -143,8 +143,9 @@ public sealed partial class RedisStore
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
             Scripts.RemoveFailed,
-            [_keys.Leases, _keys.Clients, _keys.Busy, _keys.Removals, _keys.Refs, _keys.Client(RedisKeys.Id(client)), _keys.Queue(RedisKeys.Id(client)), _keys.Part(Partitioning.Of(client, _options.Partitions))],
-            [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions])));
+            [_keys.Leases, _keys.Clients, _keys.Busy, _keys.Removals, _keys.Refs, _keys.Client(RedisKeys.Id(client)), _keys.Queue(RedisKeys.Id(client)), _keys.Part(Partitioning.Of(client, _options.Partitions)), _keys.DeadLetters(RedisKeys.Id(client))],
+            [_keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token, reason, _options.Partitions,
+                _options.DeadLetterMaxCount, (long)_options.DeadLetterMaxAge.TotalMilliseconds])));
 
     public Task<string> StoreIdentityAsync(CancellationToken cancellationToken = default) =>
         Guard(async () =>

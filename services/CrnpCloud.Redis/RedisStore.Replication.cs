@@ -3,7 +3,7 @@ using StackExchange.Redis;
 
 namespace CrnpCloud.Redis;
 
-// "Acknowledged means replicated" (PROTOCOL.md section 11): with Crnp:Store:MinReplicas > 0 a publish or
+// "Acknowledged means replicated" (PROTOCOL.md section 12): with Crnp:Store:MinReplicas > 0 a publish or
 // a registration is answered only once that many replicas confirmed it. WAIT goes right after the
 // write on the same connection (StackExchange.Redis multiplexes one interactive connection per server,
 // so it covers this write and every earlier one on it). WAIT names no key, so it is sent to the server

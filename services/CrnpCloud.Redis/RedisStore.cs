@@ -140,6 +140,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
                 {
                     "first" => QueueEntryKind.FirstEvent,
                     "resync" => QueueEntryKind.Resync,
+                    "replay" => QueueEntryKind.Replay,
                     _ => QueueEntryKind.Published,
                 };
                 entries.Add(new QueueEntry((string)flat[i]!, kind, StoreJson.ReadStored((string)flat[i + 2]!)));

@@ -58,4 +58,12 @@ public sealed class RedisStoreOptions
     /// <summary>Approximate length the global event log is trimmed to.</summary>
     [Range(1000, 100_000_000)]
     public int LogMaxLength { get; set; } = 100_000;
+
+    /// <summary>Dead letters kept per client removed by the delivery pool (PROTOCOL.md section 11); the oldest go first.</summary>
+    [Range(1, 1_000_000)]
+    public int DeadLetterMaxCount { get; set; } = 1000;
+
+    /// <summary>How long dead letters are kept after their client was removed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan DeadLetterMaxAge { get; set; } = TimeSpan.FromDays(7);
 }

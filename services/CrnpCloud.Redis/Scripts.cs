@@ -38,7 +38,17 @@ internal static class Scripts
 
     public static readonly string RecordFailure = Load("record_failure.lua");
 
+    public static readonly string ReadLog = LoadHistory("read_log.lua");
+
+    public static readonly string Replay = LoadHistory("replay.lua");
+
+    public static readonly string ListDeadLetters = LoadHistory("list_dead.lua");
+
+    public static readonly string ReplayDeadLetters = LoadHistory("replay_dead.lua");
+
     private static string Load(string name) => Read("lib.lua") + "\n" + Read(name);
+
+    private static string LoadHistory(string name) => Read("lib.lua") + "\n" + Read("history.lua") + "\n" + Read(name);
 
     private static string Read(string name)
     {

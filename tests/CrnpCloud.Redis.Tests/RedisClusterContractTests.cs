@@ -1,5 +1,6 @@
 using CrnpCloud.Core;
 using CrnpCloud.Testing;
+using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Redis.Tests;
 
@@ -18,4 +19,18 @@ public sealed class RedisClusterDeliveryStoreContractTests(RedisClusterFixture r
 {
     protected override Task<ICrnpStore> CreateStoreAsync() =>
         Task.FromResult<ICrnpStore>(RedisStores.Create(redis.Connection, cluster: RedisStores.UniqueCluster()));
+}
+
+/// <summary>The event log, replays and dead letters on Redis Cluster (every script names its keys).</summary>
+public sealed class RedisClusterHistoryStoreContractTests(RedisClusterFixture redis) : HistoryStoreContractTests, IClassFixture<RedisClusterFixture>
+{
+    protected override Task<ICrnpStore> CreateStoreAsync(int logMaxLength, DeadLetterLimits deadLetters) =>
+        Task.FromResult<ICrnpStore>(new RedisStore(redis.Connection, Options.Create(new RedisStoreOptions
+        {
+            KeyPrefix = RedisStores.UniquePrefix(),
+            Cluster = RedisStores.UniqueCluster(),
+            LogMaxLength = logMaxLength,
+            DeadLetterMaxCount = deadLetters.DeadLetterMaxCount,
+            DeadLetterMaxAge = deadLetters.DeadLetterMaxAge,
+        })));
 }

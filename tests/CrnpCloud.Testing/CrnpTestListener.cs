@@ -26,7 +26,7 @@ public sealed class CrnpTestListener : IAsyncDisposable
     private int _malformed;
     private int _accepted;
 
-    private CrnpTestListener(IPAddress address, Mode mode, int? receiveBuffer = null, int backlog = 1024)
+    private CrnpTestListener(IPAddress address, Mode mode, int? receiveBuffer = null, int backlog = 1024, int port = 0)
     {
         _mode = mode;
         _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -35,7 +35,7 @@ public sealed class CrnpTestListener : IAsyncDisposable
             // Before listen, so accepted sockets inherit it (and advertise a window that small).
             _listener.ReceiveBufferSize = size;
         }
-        _listener.Bind(new IPEndPoint(address, 0));
+        _listener.Bind(new IPEndPoint(address, port));
         _listener.Listen(backlog);
         Address = new CallbackAddress(address, ((IPEndPoint)_listener.LocalEndPoint!).Port);
     }
@@ -68,6 +68,9 @@ public sealed class CrnpTestListener : IAsyncDisposable
     public int Open => _reading.Count;
 
     public static CrnpTestListener Start(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.Sequential));
+
+    /// <summary>A <see cref="Start"/> client on a given address, e.g. one that was <see cref="Refusing"/> until now.</summary>
+    public static CrnpTestListener StartOn(CallbackAddress address) => Started(new(address.Ip, Mode.Sequential, port: address.Port));
 
     /// <summary>
     /// A client that reads every connection at once, as a multi-threaded client may: events are kept

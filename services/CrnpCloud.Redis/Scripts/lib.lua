@@ -3,7 +3,7 @@
 -- Keys (docs/redis.md, "Redis Cluster"). Every key of a CRNP cluster is <prefix> .. ':' .. name, and
 -- <prefix> ends with the hash tag {cluster}, so all of them are in one Redis Cluster slot.
 -- Each script first names the keys the caller passed in KEYS, in order: declare(prefix, names). A
--- name ending in ':' is one member of a family (client:<id>, q:<id>, part:<n>, busy:<n>, idem:<key>),
+-- name ending in ':' is one member of a family (client:<id>, q:<id>, dl:<id>, part:<n>, busy:<n>, idem:<key>),
 -- any other one fixed key. The library reaches declared keys only through key(name), so a script
 -- that touches a fixed key it did not declare fails on every Redis, not only on Redis Cluster.
 -- Keys a script can only know while it runs (the index sets of a type, the payload of an event, the
@@ -192,6 +192,24 @@ end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Copies a client's queue, payloads included, to its dead-letter stream <prefix>:dl:<id>, oldest
+-- first, kept to max entries and max_age_ms (the stream expires with its newest entry). Called by
+-- remove_failed.lua before remove_client drops the queue (PROTOCOL.md section 11).
+local function dead_letter(prefix, id, reason, max, max_age_ms)
+  local entries = redis.call('XRANGE', member('q:', prefix .. ':q:' .. id), '-', '+')
+  if #entries == 0 then return end
+  local dl = member('dl:', prefix .. ':dl:' .. id)
+  for _, entry in ipairs(entries) do
+    local s = entry_field(entry, 's')
+    local payload = redis.call('GET', derived(prefix, 'ev:' .. s))
+    if payload then
+      redis.call('XADD', dl, 'MAXLEN', max, '*', 'k', entry_field(entry, 'k'), 's', s, 'd', payload, 'r', reason)
+    end
+  end
+  redis.call('XTRIM', dl, 'MINID', string.format('%d', now_ms() - max_age_ms))
+  redis.call('PEXPIRE', dl, max_age_ms)
 end
 
 -- Leases live in one hash, <prefix>:leases, field = partition, value = "owner token expiry-ms", so
