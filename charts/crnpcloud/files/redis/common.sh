@@ -1,10 +1,12 @@
 # Shared by node.sh, sentinel.sh and prestop.sh (sourced). Environment, from the StatefulSet:
 #   POD_NAME, DOMAIN (the pods' DNS suffix), REPLICAS, MASTER_SET, REDIS_PASSWORD.
-# Ports are Redis's and Sentinel's defaults; REDIS_PORT / SENTINEL_PORT exist for tests that run
-# several pods on one host.
+# Ports are Redis's and Sentinel's defaults, paths the containers'; REDIS_PORT, SENTINEL_PORT(_N),
+# DATA_DIR and TMPDIR exist for the test that runs the pods as processes on one host.
 set -eu
 : "${POD_NAME:?}" "${DOMAIN:?}" "${REPLICAS:?}" "${MASTER_SET:?}" "${REDIS_PASSWORD:?}"
 REDIS_PORT=${REDIS_PORT:-6379}
+DATA_DIR=${DATA_DIR:-/data}
+TMPDIR=${TMPDIR:-/tmp}
 SENTINEL_PORT=${SENTINEL_PORT:-26379}
 export REDISCLI_AUTH="$REDIS_PASSWORD"      # redis-cli's password, never on a command line
 ordinal=${POD_NAME##*-}
@@ -21,7 +23,7 @@ sentinel_port() { eval "echo \${SENTINEL_PORT_$1:-$SENTINEL_PORT}"; }
 ask_sentinels() {
   i=0
   while [ "$i" -lt "$REPLICAS" ]; do
-    redis-cli -h "$base-$i.$DOMAIN" -p "$(sentinel_port "$i")" -t 2 --raw \
+    timeout 3 redis-cli -h "$base-$i.$DOMAIN" -p "$(sentinel_port "$i")" --raw \
       SENTINEL get-master-addr-by-name "$MASTER_SET" 2>/dev/null | paste -sd' ' - || true
     i=$((i + 1))
   done | grep -E '^[^ ]+ [0-9]+$' | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2, $3 }'

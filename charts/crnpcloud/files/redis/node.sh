@@ -3,8 +3,8 @@
 # Role: what the Sentinels say. Only on the first install, when no Sentinel knows a master yet, does
 # pod 0 start as master; every other start (later pods, restarts, after a failover) asks the
 # Sentinels and replicates from the master they name (or is the master, if they name this pod).
-. /scripts/common.sh
-marker=/data/.crnp-bootstrapped
+. "${SCRIPTS:-/scripts}/common.sh"
+marker=$DATA_DIR/.crnp-bootstrapped
 while :; do
   master=$(ask_sentinels)
   [ -n "$master" ] && break
@@ -18,10 +18,10 @@ while :; do
 done
 touch "$marker"
 wait_dns "$me"
-conf=/tmp/redis.conf
+conf=$TMPDIR/redis.conf
 {
   echo "port $REDIS_PORT"
-  echo "dir /data"
+  echo "dir $DATA_DIR"
   echo "appendonly yes"
   echo "appendfsync everysec"
   echo "save \"\""

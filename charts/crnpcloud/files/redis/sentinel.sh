@@ -3,8 +3,8 @@
 # the master the other Sentinels name; else the master in this Sentinel's last configuration (on
 # the data volume: Sentinel rewrites it after each failover, so a restart of every pod finds the
 # last master); else, on the first install only, pod 0.
-. /scripts/common.sh
-dir=/data/sentinel
+. "${SCRIPTS:-/scripts}/common.sh"
+dir=$DATA_DIR/sentinel
 conf="$dir/sentinel.conf"
 mkdir -p "$dir"
 while :; do
