@@ -210,7 +210,7 @@ public sealed class RedisModeTests
                   pids="$pids $!"; eval "pid_$2_$1=$!"; }
                 ask() { redis-cli -p $SENTINEL_PORT_0 "$@" 2>/dev/null | paste -sd' ' -; }
                 for i in 0 1 2; do run $i node; run $i sentinel; sleep 2; done
-                for n in $(seq 30); do
+                for n in $(seq 60); do
                   ask SENTINEL master mm | grep -q 'num-slaves 2 .*num-other-sentinels 2' && break; sleep 1
                 done
                 echo "master: $(ask SENTINEL get-master-addr-by-name mm)"
@@ -219,14 +219,14 @@ public sealed class RedisModeTests
                 redis-cli -p $RP0 SET before-failover yes >/dev/null
                 redis-cli -p $RP0 WAIT 2 2000 >/dev/null
                 kill -9 $pid_node_0
-                for n in $(seq 30); do
+                for n in $(seq 60); do
                   ask SENTINEL get-master-addr-by-name mm | grep -qv '^r-0' && break; sleep 1
                 done
                 echo "after kill: $(ask SENTINEL get-master-addr-by-name mm)"
                 new=$(ask SENTINEL get-master-addr-by-name mm | cut -d' ' -f2)
                 echo "data: $(redis-cli -p $new GET before-failover)"
                 run 0 node
-                for n in $(seq 30); do
+                for n in $(seq 60); do
                   redis-cli -p $RP0 INFO replication 2>/dev/null | grep -q master_link_status:up && break; sleep 1
                 done
                 echo "restarted: $(redis-cli -p $RP0 INFO replication | grep -E '^(role|master_host|master_link_status):' | tr -d '\r' | paste -sd' ' -)"
