@@ -41,13 +41,93 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{ include "crnpcloud.fullname" . }}-redis
 {{- end -}}
 
+{{/*
+The store topology: standalone, sentinel or external. redis.mode decides; the legacy redis.enabled
+(no longer in values.yaml) still works: false = external (redis.url), true = a bundled Redis.
+*/}}
+{{- define "crnpcloud.redisMode" -}}
+{{- $mode := .Values.redis.mode | default "standalone" -}}
+{{- if kindIs "bool" .Values.redis.enabled -}}
+{{- if not .Values.redis.enabled -}}
+{{- if eq $mode "sentinel" -}}{{- fail "redis.enabled=false (legacy: an external Redis) contradicts redis.mode=sentinel; drop redis.enabled" -}}{{- end -}}
+{{- $mode = "external" -}}
+{{- else if eq $mode "external" -}}
+{{- fail "redis.enabled=true (legacy: a bundled Redis) contradicts redis.mode=external; drop redis.enabled" -}}
+{{- end -}}
+{{- end -}}
+{{- $mode -}}
+{{- end -}}
+
+{{/* Headless Service of the Sentinel topology; every pod is <statefulset>-N.<this>. */}}
+{{- define "crnpcloud.redisHeadless" -}}
+{{ include "crnpcloud.fullname" . }}-redis-headless
+{{- end -}}
+
+{{/* The DNS suffix of the Sentinel pods: <headless>.<namespace>.svc.<clusterDomain>. */}}
+{{- define "crnpcloud.redisDomain" -}}
+{{ include "crnpcloud.redisHeadless" . }}.{{ .Release.Namespace }}.svc.{{ .Values.redis.sentinel.clusterDomain }}
+{{- end -}}
+
+{{/* The Secret holding the Redis password: redis.existingSecret, or (sentinel mode) the chart's own. */}}
+{{- define "crnpcloud.redisSecret" -}}
+{{- .Values.redis.existingSecret | default (printf "%s-redis-auth" (include "crnpcloud.fullname" .)) -}}
+{{- end -}}
+
+{{- define "crnpcloud.redisSecretKey" -}}
+{{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecretKey }}{{- else -}}password{{- end -}}
+{{- end -}}
+
+{{/*
+An external redis+sentinel:// URL in StackExchange.Redis's Sentinel form:
+redis+sentinel://h1:26379,h2:26379/SERVICE[/DB] -> h1:26379,h2:26379,serviceName=SERVICE[,defaultDatabase=DB].
+A password in the URL is refused: it would sit in the ConfigMap (use existingSecret).
+*/}}
+{{- define "crnpcloud.sentinelUrl" -}}
+{{- $rest := trimPrefix "redis+sentinel://" . -}}
+{{- if contains "@" $rest -}}{{- fail "redis.external.address: no password in a redis+sentinel:// URL (it would be stored in the ConfigMap); put it in redis.existingSecret" -}}{{- end -}}
+{{- $parts := splitList "/" $rest -}}
+{{- if or (lt (len $parts) 2) (not (index $parts 1)) -}}{{- fail "redis.external.address: a redis+sentinel:// URL needs the service name: redis+sentinel://HOST:26379[,HOST:26379]/SERVICE" -}}{{- end -}}
+{{- index $parts 0 }},serviceName={{ index $parts 1 }}
+{{- if and (gt (len $parts) 2) (index $parts 2) }},defaultDatabase={{ index $parts 2 }}{{ end -}}
+{{- end -}}
+
 {{/* The store connection every component uses. */}}
 {{- define "crnpcloud.redisUrl" -}}
-{{- if .Values.redis.enabled -}}
+{{- $mode := include "crnpcloud.redisMode" . -}}
+{{- if eq $mode "standalone" -}}
 {{ include "crnpcloud.redisHost" . }}:6379
-{{- else -}}
-{{ required "redis.url is required when redis.enabled is false" .Values.redis.url }}
+{{- else if eq $mode "sentinel" -}}
+{{- $root := . -}}
+{{- $hosts := list -}}
+{{- range $i := until (int .Values.redis.sentinel.replicas) -}}
+{{- $hosts = append $hosts (printf "%s-%d.%s:26379" (include "crnpcloud.redisHost" $root) $i (include "crnpcloud.redisDomain" $root)) -}}
 {{- end -}}
+{{ join "," $hosts }},serviceName={{ .Values.redis.sentinel.masterSet }}
+{{- else -}}
+{{- $address := .Values.redis.external.address -}}
+{{- if hasPrefix "redis+sentinel://" $address -}}
+{{ include "crnpcloud.sentinelUrl" $address }}
+{{- else if $address -}}
+{{ $address }}{{ with .Values.redis.external.sentinelServiceName }},serviceName={{ . }}{{ end }}
+{{- else -}}
+{{ required "redis.mode=external (or the legacy redis.enabled=false) needs redis.external.address or redis.url" .Values.redis.url }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Crnp:Store:MinReplicas: redis.minReplicas, or by mode: 1 with sentinel, 0 otherwise. */}}
+{{- define "crnpcloud.redisMinReplicas" -}}
+{{- $mode := include "crnpcloud.redisMode" . -}}
+{{- $min := .Values.redis.minReplicas -}}
+{{- if kindIs "invalid" $min -}}{{- $min = ternary 1 0 (eq $mode "sentinel") -}}{{- end -}}
+{{- $min = int $min -}}
+{{- if and (eq $mode "standalone") (gt $min 0) -}}
+{{- fail "redis.minReplicas > 0 needs replicas: a standalone Redis has none (redis.mode=sentinel)" -}}
+{{- end -}}
+{{- if and (eq $mode "sentinel") (ge $min (int .Values.redis.sentinel.replicas)) -}}
+{{- fail (printf "redis.minReplicas must be below redis.sentinel.replicas (%d): a master has at most %d replicas" (int .Values.redis.sentinel.replicas) (sub (int .Values.redis.sentinel.replicas) 1)) -}}
+{{- end -}}
+{{- $min -}}
 {{- end -}}
 
 {{- define "crnpcloud.otlpEndpoint" -}}
@@ -107,10 +187,11 @@ env:
     valueFrom: { fieldRef: { fieldPath: metadata.name } }
   - name: POD_NAMESPACE
     valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
-  {{- if and (not .Values.redis.enabled) .Values.redis.existingSecret }}
+  {{- $mode := include "crnpcloud.redisMode" . }}
+  {{- if or (eq $mode "sentinel") (and (eq $mode "external") .Values.redis.existingSecret) }}
   - name: Crnp__Store__Password
     valueFrom:
-      secretKeyRef: { name: {{ .Values.redis.existingSecret }}, key: {{ .Values.redis.existingSecretKey }} }
+      secretKeyRef: { name: {{ include "crnpcloud.redisSecret" . }}, key: {{ include "crnpcloud.redisSecretKey" . }} }
   {{- end }}
 {{- end -}}
 
@@ -197,4 +278,19 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
+{{- end -}}
+
+{{/* Environment of both containers of a Sentinel-mode Redis pod (files/redis/common.sh reads it). */}}
+{{- define "crnpcloud.redisPodEnv" -}}
+- name: POD_NAME
+  valueFrom: { fieldRef: { fieldPath: metadata.name } }
+- { name: DOMAIN, value: {{ include "crnpcloud.redisDomain" . | quote }} }
+- { name: REPLICAS, value: {{ .Values.redis.sentinel.replicas | quote }} }
+- { name: MASTER_SET, value: {{ .Values.redis.sentinel.masterSet | quote }} }
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "crnpcloud.redisSecret" . }}, key: {{ include "crnpcloud.redisSecretKey" . }} }
+- name: REDISCLI_AUTH
+  valueFrom:
+    secretKeyRef: { name: {{ include "crnpcloud.redisSecret" . }}, key: {{ include "crnpcloud.redisSecretKey" . }} }
 {{- end -}}

@@ -71,4 +71,16 @@ CrnpCloud {{ .Chart.AppVersion }} is installed as "{{ .Release.Name }}" in names
 
 4. Tracing is off: set jaeger.enabled=true, or otlpEndpoint to your collector.
 {{- end }}
+{{- $mode := include "crnpcloud.redisMode" . }}
+
+5. The store: redis.mode={{ $mode }}{{ if kindIs "bool" .Values.redis.enabled }} (from the legacy redis.enabled={{ .Values.redis.enabled }}; use redis.mode){{ end }}.
+{{- if eq $mode "standalone" }}
+   One Redis ({{ $fullname }}-redis-0): while it restarts, publishes and registrations fail; a node crash
+   may lose up to ~1 s of acknowledged writes. For failover: redis.mode=sentinel (charts/README.md).
+{{- else if eq $mode "sentinel" }}
+   {{ .Values.redis.sentinel.replicas }} Redis pods with a Sentinel each; writes wait for {{ include "crnpcloud.redisMinReplicas" . }} replica(s). Who is master:
+     kubectl -n {{ $ns }} exec {{ $fullname }}-redis-0 -c sentinel -- sh -c 'REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p 26379 SENTINEL get-master-addr-by-name {{ .Values.redis.sentinel.masterSet }}'
+{{- else }}
+   External: {{ include "crnpcloud.redisUrl" . }}{{ with .Values.redis.existingSecret }} (password from Secret {{ . }}){{ end }}.
+{{- end }}
 {{- end -}}
