@@ -170,10 +170,7 @@ public sealed class ChartTests
             [LiveSettingsOptions.Section] = typeof(LiveSettingsOptions),
             [OperatorOptions.Section] = typeof(OperatorOptions),
         };
-        // Set by the chart for the store work of issue 16 (Redis WAIT); skipped here only while
-        // RedisStoreOptions lacks them (RedisModeTests.TheWaitSettings_AreOptionsTheStoreBinds reports it).
-        var pending = new[] { "MinReplicas", "ReplicationTimeout" }.Where(p => typeof(RedisStoreOptions).GetProperty(p) is null).Select(p => $"Crnp__Store__{p}").ToList();
-        foreach (var key in keys.Where(k => !platform.Contains(k) && !pending.Contains(k)))
+        foreach (var key in keys.Where(k => !platform.Contains(k)))
         {
             var path = key.Replace("__", ":", StringComparison.Ordinal);
             var split = path.LastIndexOf(':');
@@ -184,7 +181,7 @@ public sealed class ChartTests
 
         // And the values bind: every ConfigMap value converts to its option's type.
         var config = new ConfigurationBuilder().AddInMemoryCollection(
-            Config(objects).Where(kv => kv.Key.StartsWith("Crnp__", StringComparison.Ordinal) && !pending.Contains(kv.Key))
+            Config(objects).Where(kv => kv.Key.StartsWith("Crnp__", StringComparison.Ordinal))
                 .Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value))).Build();
         foreach (var (section, type) in sections)
         {
