@@ -6,6 +6,7 @@ using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
+using StackExchange.Redis;
 
 namespace CrnpCloud.Benchmarks;
 
@@ -17,6 +18,7 @@ namespace CrnpCloud.Benchmarks;
 internal sealed class BenchSystem : IAsyncDisposable
 {
     private readonly RedisServer? _redis;
+    private ConnectionMultiplexer? _admin;
     private readonly List<(string Name, ServiceProcess Process)> _services;
     private readonly GrpcChannel _channel;
 
@@ -150,6 +152,30 @@ internal sealed class BenchSystem : IAsyncDisposable
         return list;
     }
 
+    /// <summary>Script calls Redis ran and its CPU seconds; null without Redis.</summary>
+    public async Task<RedisSample?> RedisSampleAsync()
+    {
+        if (_redis is null)
+        {
+            return null;
+        }
+        _admin ??= await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+        var server = _admin.GetServer(_redis.ConnectionString);
+        var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        var cpu = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        // cmdstat_<name>: calls=N,usec=U,... (the commands a script runs count under their own names).
+        long Calls(string name) => stats.TryGetValue("cmdstat_" + name, out var v)
+            ? long.Parse(v.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture) : 0;
+        return new RedisSample(Calls("evalsha") + Calls("eval"),
+            double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Redis figures per delivery between two samples.</summary>
+    public static string FormatRedisPerDelivery(RedisSample? before, RedisSample? after, long deliveries) =>
+        before is null || after is null || deliveries == 0 ? ""
+        : string.Create(CultureInfo.InvariantCulture,
+            $"redis per delivery: {(after.Scripts - before.Scripts) / (double)deliveries:F2} script calls, {(after.Cpu - before.Cpu) * 1e6 / deliveries:F1} us CPU");
+
     public static string FormatUsage(IReadOnlyList<(string Name, double CpuSeconds, double PeakRssMiB)> before,
         IReadOnlyList<(string Name, double CpuSeconds, double PeakRssMiB)> after, double seconds) =>
         string.Join(", ", after.Select(a =>
@@ -161,6 +187,7 @@ internal sealed class BenchSystem : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
+        _admin?.Dispose();
         foreach (var (_, process) in _services)
         {
             await process.DisposeAsync();
@@ -304,3 +331,6 @@ internal sealed class Ledger
             $"ledger: {Delivered} first deliveries, missing {Missing}, out of order {OutOfOrder}, duplicates {Duplicates}, unknown {Unknown} -> {(Valid ? "VALID" : "INVALID")}";
     }
 }
+
+/// <summary>A sample of Redis's counters: script calls (EVAL/EVALSHA) and CPU seconds.</summary>
+internal sealed record RedisSample(long Scripts, double Cpu);

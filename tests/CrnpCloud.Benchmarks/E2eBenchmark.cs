@@ -210,6 +210,7 @@ internal static partial class E2eBenchmark
     {
         var ledger = new Ledger();
         var before = system.Usage();
+        var redisBefore = await system.RedisSampleAsync();
         var started = Stopwatch.GetTimestamp();
         await PublishAsync(system.Ingest, ledger, eventCount, rate, cancellationToken, firstSequence);
         var published = Stopwatch.GetElapsedTime(started);
@@ -235,6 +236,10 @@ internal static partial class E2eBenchmark
             Console.WriteLine($"timeline (worst publish -> received ms of the events published in each second): {string.Join(' ', ledger.WorstBySecond(receivers, started))}");
         }
         Console.WriteLine($"processes: {BenchSystem.FormatUsage(before, system.Usage(), wall)}");
+        if (BenchSystem.FormatRedisPerDelivery(redisBefore, await system.RedisSampleAsync(), result.Delivered) is { Length: > 0 } perDelivery)
+        {
+            Console.WriteLine(perDelivery);
+        }
         var document = CrnpWriter.ToBytes(Event(0, 0));
         return new Phase(result, throughput, document, ledger, started);
     }
