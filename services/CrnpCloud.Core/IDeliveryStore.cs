@@ -49,8 +49,10 @@ public interface IDeliveryStore
     /// <summary>
     /// Removes a delivered entry if the lease is still this one's, and records the delivery in the
     /// client's status (time; failures back to 0). Fenced out = <see cref="AckResult.LeaseLost"/>.
+    /// The reply also says whether the client's queue was empty once the ack was applied, so a
+    /// worker need not ask again (one store round trip per delivery, not two).
     /// </summary>
-    Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);
+    Task<AckReply> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Counts a failed delivery attempt in the client's status, with its reason. Returns the client's
@@ -111,6 +113,12 @@ public enum AckResult
     AlreadyGone,
     LeaseLost,
 }
+
+/// <summary>
+/// A worker's ack answered: its result and whether the client's queue held nothing else right after
+/// it (an entry queued later wakes the client again). Unknown (false) when the lease was lost.
+/// </summary>
+public readonly record struct AckReply(AckResult Result, bool QueueEmpty);
 
 /// <summary>
 /// A client's deliveries: entries queued, the last successful delivery, failed attempts since then

@@ -120,22 +120,22 @@ public sealed partial class InMemoryStore
         return Task.CompletedTask;
     }
 
-    public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default)
+    public Task<AckReply> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
             if (!Holds(lease))
             {
-                return Task.FromResult(AckResult.LeaseLost);
+                return Task.FromResult(new AckReply(AckResult.LeaseLost, false));
             }
             if (!RemoveEntry(client, entryId))
             {
-                return Task.FromResult(AckResult.AlreadyGone);
+                return Task.FromResult(new AckReply(AckResult.AlreadyGone, !_clients.TryGetValue(client, out var gone) || gone.Queue.Count == 0));
             }
             var state = _clients[client];
             state.LastDelivery = _time.GetUtcNow();
             state.Failures = 0;
-            return Task.FromResult(AckResult.Done);
+            return Task.FromResult(new AckReply(AckResult.Done, state.Queue.Count == 0));
         }
     }
 

@@ -30,6 +30,7 @@ internal sealed class Deliverer(
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
     private readonly LogThrottle _failureLog = new(time, LogInterval, LogBurst);
     private readonly LogThrottle _removalLog = new(time, LogInterval, LogBurst);
+    private readonly DocumentCache _documents = new();
 
     public DeliveryTelemetry Telemetry => telemetry;
 
@@ -62,12 +63,19 @@ internal sealed class Deliverer(
                         return true;
                     }
 
-                    // The ack is not cancelled by a stop: the event went out, record that it did.
+                    // The ack is not cancelled by a stop: the event went out, record that it did. It is
+                    // awaited before the next delivery to this client: an ack trailing the next event
+                    // would, after a crash, let the next owner send this one again after the newer one.
                     var ack = await delivery.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
-                    if (ack == AckResult.LeaseLost)
+                    if (ack.Result == AckResult.LeaseLost)
                     {
                         partition.MarkLost();
                         DeliveryLog.LeaseLost(logger, partition.Lease.Partition);
+                        return true;
+                    }
+                    if (ack.QueueEmpty)
+                    {
+                        // Nothing left: no second read (a later entry wakes the client again).
                         return true;
                     }
                 }
@@ -104,7 +112,7 @@ internal sealed class Deliverer(
 
     private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, OwnedPartition partition, ClientStanding standing, DeliveryOptions settings)
     {
-        var document = CrnpWriter.ToBytes(entry.Event.Event);
+        var document = _documents.For(entry.Event);
         var (retries, retryInterval) = settings.RetryFor(client);
         var attempts = retries + 1;
         var reason = "";

@@ -136,9 +136,13 @@ public sealed partial class RedisStore
         return Guard(() => Db.ScriptEvaluateAsync(Scripts.Release, [_keys.Workers, _keys.Leases], args));
     }
 
-    public Task<AckResult> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
-        Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token])));
+    public Task<AckReply> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(
+                Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token]))!;
+            return new AckReply(ToAckResult((int)reply[0]), (long)reply[1] == 0);
+        });
 
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(

@@ -149,8 +149,8 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
         });
 
     public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
-        Guard(async () => (int)await Db.ScriptEvaluateAsync(
-            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client)]) == 1);
+        Guard(async () => (int)((RedisResult[])(await Db.ScriptEvaluateAsync(
+            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client)]))!)[0] == 1);
 
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>

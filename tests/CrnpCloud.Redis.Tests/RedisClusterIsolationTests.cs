@@ -88,7 +88,7 @@ public sealed class RedisClusterIsolationTests(RedisClusterFixture redis) : ICla
         Assert.Equal(leasesA.Select(l => l.Token).Order(), leasesB.Select(l => l.Token).Order());
         var entry = (await a.PeekQueueAsync(client, 1)).Single();
         var leaseA = leasesA.Single(l => l.Partition == partition);
-        Assert.Equal(AckResult.Done, await a.AckAsync(client, entry.EntryId, leaseA));
+        Assert.Equal(AckResult.Done, (await a.AckAsync(client, entry.EntryId, leaseA)).Result);
         Assert.Empty(await a.PeekQueueAsync(client, 10));
         await b.ReleaseAsync("w", leasesB.Select(l => l.Partition), leaving: true);
         Assert.Equal(a.Partitions, (await a.ClaimAsync("w", LongTtl)).Leases.Count);

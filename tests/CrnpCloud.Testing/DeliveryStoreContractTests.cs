@@ -79,7 +79,26 @@ public abstract class DeliveryStoreContractTests
         var done = await delivery.AckAsync(client, entry.EntryId, lease);
         var again = await delivery.AckAsync(client, entry.EntryId, lease);
 
-        Assert.Equal((AckResult.LeaseLost, AckResult.Done, AckResult.AlreadyGone), (stale, done, again));
+        Assert.Equal((AckResult.LeaseLost, AckResult.Done, AckResult.AlreadyGone), (stale.Result, done.Result, again.Result));
+    }
+
+    [Fact]
+    public async Task Ack_SaysWhetherTheQueueIsEmptyAfterIt()
+    {
+        var (store, delivery) = await Create();
+        var client = Client(1);
+        await Register(store, client);
+        await store.PublishAsync(Event);
+        await store.PublishAsync(Event);
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases.Single(l => l.Partition == Partitioning.Of(client, delivery.Partitions));
+        var entries = await store.PeekQueueAsync(client, 10);
+
+        var first = await delivery.AckAsync(client, entries[0].EntryId, lease);
+        var second = await delivery.AckAsync(client, entries[1].EntryId, lease);
+
+        Assert.Equal(2, entries.Count);
+        Assert.Equal(new AckReply(AckResult.Done, QueueEmpty: false), first);
+        Assert.Equal(new AckReply(AckResult.Done, QueueEmpty: true), second);
     }
 
     [Fact]
@@ -100,7 +119,7 @@ public abstract class DeliveryStoreContractTests
         Assert.Equal(0, await delivery.RecordFailureAsync(unknown, "ConnectionRefused"));
         var failing = await delivery.GetDeliveryStatusAsync(client);
         var entry = (await store.PeekQueueAsync(client, 1)).Single();
-        Assert.Equal(AckResult.Done, await delivery.AckAsync(client, entry.EntryId, lease));
+        Assert.Equal(AckResult.Done, (await delivery.AckAsync(client, entry.EntryId, lease)).Result);
         var delivered = await delivery.GetDeliveryStatusAsync(client);
         await Register(store, client);
         var reRegistered = await delivery.GetDeliveryStatusAsync(client);
@@ -135,8 +154,8 @@ public abstract class DeliveryStoreContractTests
 
         Assert.True(taken!.Value.Token > old.Token);
         var entry = (await store.PeekQueueAsync(client, 1)).Single();
-        Assert.Equal(AckResult.LeaseLost, await delivery.AckAsync(client, entry.EntryId, old));
-        Assert.Equal(AckResult.Done, await delivery.AckAsync(client, entry.EntryId, taken.Value));
+        Assert.Equal(AckResult.LeaseLost, (await delivery.AckAsync(client, entry.EntryId, old)).Result);
+        Assert.Equal(AckResult.Done, (await delivery.AckAsync(client, entry.EntryId, taken.Value)).Result);
     }
 
     [Fact]

@@ -128,7 +128,7 @@ public abstract class HistoryStoreContractTests
             sequences.Add((await store.PublishAsync(Member(i))).Event.Sequence);
         }
         var lease = await LeaseOf(delivery, client);
-        Assert.Equal(AckResult.Done, await delivery.AckAsync(client, (await store.PeekQueueAsync(client, 1))[0].EntryId, lease));
+        Assert.Equal(AckResult.Done, (await delivery.AckAsync(client, (await store.PeekQueueAsync(client, 1))[0].EntryId, lease)).Result);
         Assert.Equal(AckResult.Done, await delivery.RemoveFailedClientAsync(client, "connection refused 4 times", lease));
 
         var letters = await history.ListDeadLettersAsync(client, 10);

@@ -3,13 +3,14 @@
 -- KEYS: q:<client>, refs, busy, client:<client>, leases. ARGV[1] entry id, ARGV[2] key prefix,
 -- ARGV[3] client id, and from a delivery worker ARGV[4] partition and ARGV[5] fencing token.
 -- Derived: the event payload ev:<seq> (its sequence is read from the entry).
--- Returns 1 done, 0 already gone, -1 lease lost.
+-- Returns { 1 done | 0 already gone | -1 lease lost, entries left in the queue (-1 when the lease
+-- was lost) }: a worker whose ack leaves the queue empty does not read it again.
 local prefix = ARGV[2]
 declare(prefix, { 'q:', 'refs', 'busy', 'client:', 'leases' })
 local queue = member('q:', prefix .. ':q:' .. ARGV[3])
-if ARGV[4] and not holds(prefix, ARGV[4], ARGV[5]) then return -1 end
+if ARGV[4] and not holds(prefix, ARGV[4], ARGV[5]) then return { -1, -1 } end
 local found = redis.call('XRANGE', queue, ARGV[1], ARGV[1])
-if #found == 0 then return 0 end
+if #found == 0 then return { 0, redis.call('XLEN', queue) } end
 redis.call('XDEL', queue, ARGV[1])
 ref_drop(prefix, entry_field(found[1], 's'))
 if ARGV[4] then
@@ -18,7 +19,8 @@ if ARGV[4] then
     redis.call('HSET', client, 'delivered_at', now_ms(), 'failures', 0)
   end
 end
-if redis.call('XLEN', queue) == 0 then
+local left = redis.call('XLEN', queue)
+if left == 0 then
   redis.call('SREM', key('busy'), ARGV[3])
 end
-return 1
+return { 1, left }
