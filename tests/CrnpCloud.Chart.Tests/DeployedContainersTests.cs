@@ -1,15 +1,13 @@
-extern alias ingest;
-
 using System.Globalization;
 using System.Net;
 using CrnpCloud.FakeKube;
+using CrnpCloud.Ingest.V1;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
 using k8s.Models;
-using ingest::CrnpCloud.Ingest.V1;
-using IngestNameValue = ingest::CrnpCloud.Ingest.V1.NameValue;
+using IngestNameValue = CrnpCloud.Ingest.V1.NameValue;
 using Xunit.Abstractions;
 
 namespace CrnpCloud.Chart.Tests;
