@@ -9,7 +9,7 @@ namespace CrnpCloud.Cli;
 
 /// <summary>
 /// <c>crnpctl listen</c>: a real CRNP client. It listens first, then registers its port and event
-/// types (CRNP-SPEC: the first event may arrive before the reply), prints every SC_EVENT delivered
+/// types (PROTOCOL.md section 4: the first event may arrive before the reply), prints every SC_EVENT delivered
 /// to it, and sends REMOVE_CLIENT on Ctrl-C.
 /// </summary>
 internal static class ListenCommand

@@ -3,7 +3,7 @@ using CrnpCloud.Protocol;
 namespace CrnpCloud.Core;
 
 /// <summary>
-/// CRNP-SPEC section 5: an event matches a registered type when the class is equal, the registered
+/// PROTOCOL.md section 5: an event matches a registered type when the class is equal, the registered
 /// subclass is absent or equal, and every registered nvpair is present in the event with the same
 /// value(s).
 /// </summary>

@@ -4,7 +4,7 @@ namespace CrnpCloud.Core;
 
 /// <summary>
 /// The state every service shares. Each method is one atomic step: a registration change and the
-/// first events it queues happen together, so no publish can slip between them (ARCHITECTURE.md
+/// first events it queues happen together, so no publish can slip between them (docs/architecture.md,
 /// invariant 3). Implementations throw <see cref="StoreUnavailableException"/> when the backing
 /// store cannot be reached; then nothing was applied.
 /// </summary>
@@ -13,7 +13,7 @@ public interface ICrnpStore
     /// <summary>Succeeds when the store can be reached (readiness).</summary>
     Task PingAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Applies ADD_CLIENT / ADD_EVENTS / REMOVE_EVENTS / REMOVE_CLIENT (CRNP-SPEC section 2).</summary>
+    /// <summary>Applies ADD_CLIENT / ADD_EVENTS / REMOVE_EVENTS / REMOVE_CLIENT (PROTOCOL.md section 2).</summary>
     Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default);
 
     Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default);

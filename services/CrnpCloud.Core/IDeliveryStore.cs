@@ -90,7 +90,7 @@ public interface IDeliveryStore
 
     /// <summary>
     /// Queues, behind whatever the client already has queued, the current state of each of its types
-    /// (CRNP-SPEC section 4, resync). Fenced like an ack. Returns how many entries were queued.
+    /// (PROTOCOL.md section 4, resync). Fenced like an ack. Returns how many entries were queued.
     /// </summary>
     Task<(AckResult Result, int Queued)> ResyncAsync(CallbackAddress client, Lease lease, CancellationToken cancellationToken = default);
 

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace CrnpCloud.Core;
 
 /// <summary>
-/// Server settings that change while the services run (CRNP-SPEC section 7), written by the operator
+/// Server settings that change while the services run (PROTOCOL.md section 7), written by the operator
 /// from the CrnpServer resource and per-client retry overrides from CrnpClient resources. A null
 /// field leaves the service's own configured value in force. Services poll it and apply it without
 /// a restart.

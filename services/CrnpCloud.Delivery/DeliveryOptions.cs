@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CrnpCloud.Delivery;
 
-/// <summary>Settings of a delivery worker (CRNP-SPEC section 4 and 7), section <c>Crnp:Delivery</c>.</summary>
+/// <summary>Settings of a delivery worker (PROTOCOL.md sections 4 and 7), section <c>Crnp:Delivery</c>.</summary>
 public sealed class DeliveryOptions
 {
     public const string Section = "Crnp:Delivery";

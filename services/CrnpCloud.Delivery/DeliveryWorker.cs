@@ -215,7 +215,7 @@ internal sealed class DeliveryWorker(
     // A different store instance answering (failover, or a restart) may have lost recent events:
     // each partition remembers which instance its clients were last in sync with, and whoever holds
     // it queues the current state of every client's types when that is not the one answering now
-    // (CRNP-SPEC section 4). Marks exist before anything is delivered (EnsureSyncMarksAsync), so a
+    // (PROTOCOL.md section 4). Marks exist before anything is delivered (EnsureSyncMarksAsync), so a
     // partition with no mark, or another one, always means resync: an instance that lost every mark
     // lost the rest of its recent writes with them.
     private async Task ResyncAfterFailoverAsync(CancellationToken stoppingToken)

@@ -5,7 +5,7 @@ namespace CrnpCloud.Delivery;
 
 /// <summary>
 /// One CRNP delivery: a new TCP connection to the callback address, one SC_EVENT document, a full
-/// close (CRNP-SPEC section 4). Refused, unreachable, timed out or reset before the whole document
+/// close (PROTOCOL.md section 4). Refused, unreachable, timed out or reset before the whole document
 /// was written all throw <see cref="DeliveryFailedException"/>; a lease that lapsed on the way throws
 /// <see cref="LeaseLapsedException"/> (not the client's fault, nothing is counted against it).
 /// </summary>

@@ -3,7 +3,7 @@ using CrnpCloud.Protocol;
 
 namespace CrnpCloud.Edge;
 
-/// <summary>Settings of the registration server (CRNP-SPEC section 7), section <c>Crnp:Edge</c>.</summary>
+/// <summary>Settings of the registration server (PROTOCOL.md section 7), section <c>Crnp:Edge</c>.</summary>
 public sealed class EdgeOptions
 {
     public const string Section = "Crnp:Edge";

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace CrnpCloud.Edge;
 
 /// <summary>
-/// TCP-wrapper style access check (CRNP-SPEC section 6): a registration's source IP must match
+/// TCP-wrapper style access check (PROTOCOL.md section 6): a registration's source IP must match
 /// AllowHosts and must not match DenyHosts. LOCAL means the subnets of this host's interfaces
 /// (<see cref="InterfaceNetworks"/>), the configured LocalNetworks and the cluster networks the
 /// operator publishes in the live settings; it is computed again at each options change, so a
@@ -35,9 +35,6 @@ public sealed class HostAccessPolicy
         var rules = _rules;
         return rules.Allow.Matches(ip) && !rules.Deny.Matches(ip);
     }
-
-    /// <summary>The networks LOCAL stands for right now (for logs and the admin API).</summary>
-    public IReadOnlyList<IPNetwork> LocalNetworks() => Rules.LocalNetworks(_options.CurrentValue, _interfaces);
 
     private void Rebuild(EdgeOptions options)
     {

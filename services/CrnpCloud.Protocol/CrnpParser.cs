@@ -7,7 +7,7 @@ using System.Xml;
 namespace CrnpCloud.Protocol;
 
 /// <summary>
-/// Parses one complete CRNP document and checks it against the DTDs of CRNP-SPEC section 3.
+/// Parses one complete CRNP document and checks it against the DTDs of PROTOCOL.md section 3.
 /// Not well-formed (or over a limit) is MALFORMED; well-formed but not what the DTD allows is
 /// INVALID; a VERSION other than 1.0 is VERSION_TOO_HIGH/LOW. No DTD is ever processed: a DOCTYPE
 /// without an internal subset is accepted (<see cref="DoctypeDeclaration"/>) and its name must be the

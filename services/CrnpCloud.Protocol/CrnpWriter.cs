@@ -62,7 +62,7 @@ public static class CrnpWriter
         }
         if (registration.Events.Count == 0 && registration.Type is RegistrationType.AddEvents or RegistrationType.RemoveEvents)
         {
-            // The parser refuses it as INVALID (CRNP-SPEC section 2); the writer never produces it.
+            // The parser refuses it as INVALID (PROTOCOL.md section 2); the writer never produces it.
             throw new ArgumentException($"{registration.Type.ToWire()} needs at least one event type", nameof(registration));
         }
 

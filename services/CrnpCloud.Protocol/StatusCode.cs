@@ -1,6 +1,6 @@
 namespace CrnpCloud.Protocol;
 
-/// <summary>The <c>STATUS_CODE</c> values of <c>SC_REPLY</c> (CRNP-SPEC section 3).</summary>
+/// <summary>The <c>STATUS_CODE</c> values of <c>SC_REPLY</c> (PROTOCOL.md section 3).</summary>
 public enum StatusCode
 {
     Ok,

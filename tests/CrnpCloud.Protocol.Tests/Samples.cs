@@ -4,7 +4,7 @@ namespace CrnpCloud.Protocol.Tests;
 
 internal static class Samples
 {
-    /// <summary>The exact bytes of CRNP-SPEC section 8, as an existing Java client sends them.</summary>
+    /// <summary>The exact bytes an existing Java client sends (the example of the CRNP specification).</summary>
     public const string SpecExample =
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?><SC_CALLBACK_REG PORT=\"18888\" REG_TYPE=\"ADD_CLIENT\" VERSION=\"1.0\"><SC_EVENT_REG CLASS=\"EC_Cluster\" SUBCLASS=\"ESC_cluster_membership\"/><SC_EVENT_REG CLASS=\"EC_Cluster\" SUBCLASS=\"ESC_cluster_rg_state\"><NVPAIR><NAME>rg_name</NAME><VALUE>rg1</VALUE></NVPAIR></SC_EVENT_REG></SC_CALLBACK_REG>";
 

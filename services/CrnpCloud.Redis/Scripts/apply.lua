@@ -1,4 +1,4 @@
--- One registration change, atomically, with the first events it queues (CRNP-SPEC section 2 and 4).
+-- One registration change, atomically, with the first events it queues (PROTOCOL.md sections 2 and 4).
 -- KEYS[1] clients set, KEYS[2] client hash, KEYS[3] latest hash, KEYS[4] client queue, KEYS[5] refs,
 -- KEYS[6] busy set, KEYS[7] the client's partition set part:<n>
 -- ARGV[1] REG_TYPE, ARGV[2] client id, ARGV[3] JSON array of type strings, ARGV[4] max clients,

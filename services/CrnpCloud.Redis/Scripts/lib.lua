@@ -46,7 +46,7 @@ local function same_values(a, b)
   return true
 end
 
--- CRNP-SPEC section 5: class equal, subclass absent or equal, every registered nvpair present with equal values.
+-- PROTOCOL.md section 5: class equal, subclass absent or equal, every registered nvpair present with equal values.
 local function matches(t, e)
   if t.c ~= e.c then return false end
   if t.s ~= nil and t.s ~= e.s then return false end
