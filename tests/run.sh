@@ -28,4 +28,11 @@ set -e
 awk '/(Passed|Failed)! *- Failed: /{
   gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+
+# Formatting is part of the build's contract (.editorconfig): a file dotnet format would change fails
+# the run, after the tests so that one run reports both.
+if ! dotnet format CrnpCloud.sln --verify-no-changes -v q; then
+  echo "formatting: the files above differ from what 'dotnet format CrnpCloud.sln' writes; run it and commit"
+  status=1
+fi
 exit "$status"

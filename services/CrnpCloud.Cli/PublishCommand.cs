@@ -121,25 +121,25 @@ internal static class PublishCommand
         var progress = Progress.Start(count, () => Volatile.Read(ref replies), started);
         try
         {
-        for (var i = 0; i < count && !reading.IsCompleted; i++)
-        {
-            if (rate > 0)
+            for (var i = 0; i < count && !reading.IsCompleted; i++)
             {
-                var due = TimeSpan.FromSeconds(i / rate) - Stopwatch.GetElapsedTime(started);
-                if (due > TimeSpan.Zero)
+                if (rate > 0)
                 {
-                    await Task.Delay(due, cancel);
+                    var due = TimeSpan.FromSeconds(i / rate) - Stopwatch.GetElapsedTime(started);
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, cancel);
+                    }
                 }
+                var evt = template.Clone();
+                var number = new NameValue { Name = seqName };
+                number.Values.Add(i.ToString(CultureInfo.InvariantCulture));
+                evt.Nvpairs.Add(number);
+                sentAt[i] = Stopwatch.GetTimestamp();
+                await call.RequestStream.WriteAsync(new PublishRequest { Event = evt }, cancel);
             }
-            var evt = template.Clone();
-            var number = new NameValue { Name = seqName };
-            number.Values.Add(i.ToString(CultureInfo.InvariantCulture));
-            evt.Nvpairs.Add(number);
-            sentAt[i] = Stopwatch.GetTimestamp();
-            await call.RequestStream.WriteAsync(new PublishRequest { Event = evt }, cancel);
-        }
-        await call.RequestStream.CompleteAsync();
-        await reading;
+            await call.RequestStream.CompleteAsync();
+            await reading;
         }
         finally
         {
@@ -154,9 +154,15 @@ internal static class PublishCommand
         Console.WriteLine(json
             ? JsonSerializer.Serialize(new Dictionary<string, object>
             {
-                ["published"] = replies, ["seconds"] = Math.Round(elapsed.TotalSeconds, 3), ["per_second"] = Math.Round(perSecond, 1),
-                ["p50_ms"] = Math.Round(At(0.50), 3), ["p99_ms"] = Math.Round(At(0.99), 3), ["max_ms"] = Math.Round(At(1), 3),
-                ["first_sequence"] = firstSequence, ["last_sequence"] = lastSequence, ["queued"] = queued,
+                ["published"] = replies,
+                ["seconds"] = Math.Round(elapsed.TotalSeconds, 3),
+                ["per_second"] = Math.Round(perSecond, 1),
+                ["p50_ms"] = Math.Round(At(0.50), 3),
+                ["p99_ms"] = Math.Round(At(0.99), 3),
+                ["max_ms"] = Math.Round(At(1), 3),
+                ["first_sequence"] = firstSequence,
+                ["last_sequence"] = lastSequence,
+                ["queued"] = queued,
             })
             : string.Create(CultureInfo.InvariantCulture,
                 $"published {replies} events (#{firstSequence}..#{lastSequence}) in {elapsed.TotalSeconds:0.00} s: {perSecond:N0} events/s; "

@@ -1,8 +1,8 @@
-using Microsoft.AspNetCore.Connections;
 using System.Net;
 using CrnpCloud.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using CrnpCloud.ServiceDefaults;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

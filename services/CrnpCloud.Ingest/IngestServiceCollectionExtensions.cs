@@ -1,7 +1,7 @@
 using System.Net;
 using CrnpCloud.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using CrnpCloud.ServiceDefaults;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

@@ -85,7 +85,12 @@ internal static class SoakCommand
             var fault = random.Next(6);
             var name = fault switch
             {
-                0 => "kill -9 worker", 1 => "restart edge", 2 => "kill -9 edge", 3 => "restart ingest", 4 => "kill -9 ingest", _ => "kill -9 redis-server",
+                0 => "kill -9 worker",
+                1 => "restart edge",
+                2 => "kill -9 edge",
+                3 => "restart ingest",
+                4 => "kill -9 ingest",
+                _ => "kill -9 redis-server",
             };
             switch (fault)
             {

@@ -7,8 +7,8 @@ using CrnpCloud.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
 using k8s.Models;
-using IngestNameValue = CrnpCloud.Ingest.V1.NameValue;
 using Xunit.Abstractions;
+using IngestNameValue = CrnpCloud.Ingest.V1.NameValue;
 
 namespace CrnpCloud.Chart.Tests;
 
@@ -36,7 +36,7 @@ public sealed class DeployedContainersTests(ImageFixture images, ITestOutputHelp
         Skip.If(images.Unavailable is not null, images.Unavailable);
 
         var rendered = Helm.Render();
-                var run = $"crnp-{Environment.ProcessId}-{Random.Shared.Next(1000, 9999)}";
+        var run = $"crnp-{Environment.ProcessId}-{Random.Shared.Next(1000, 9999)}";
         var containers = new List<string>();
         var serviceAccount = Directory.CreateTempSubdirectory("crnp-sa-").FullName;
         try

@@ -1,8 +1,8 @@
-using Xunit;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Xunit;
 
 namespace CrnpCloud.Testing;
 

@@ -115,37 +115,37 @@ internal sealed partial class Reflector<T, TList>(
             {
                 case WatchEventType.Added:
                 case WatchEventType.Modified:
-                {
-                    var obj = KubernetesJson.Deserialize<T>(item.GetRawText());
-                    version = obj.Metadata.ResourceVersion ?? version;
-                    Upsert(KeyOf(obj), obj);
-                    break;
-                }
-                case WatchEventType.Deleted:
-                {
-                    var obj = KubernetesJson.Deserialize<T>(item.GetRawText());
-                    version = obj.Metadata.ResourceVersion ?? version;
-                    var key = KeyOf(obj);
-                    if (_cache.TryRemove(key, out _))
                     {
-                        Changed?.Invoke(key);
+                        var obj = KubernetesJson.Deserialize<T>(item.GetRawText());
+                        version = obj.Metadata.ResourceVersion ?? version;
+                        Upsert(KeyOf(obj), obj);
+                        break;
                     }
-                    break;
-                }
+                case WatchEventType.Deleted:
+                    {
+                        var obj = KubernetesJson.Deserialize<T>(item.GetRawText());
+                        version = obj.Metadata.ResourceVersion ?? version;
+                        var key = KeyOf(obj);
+                        if (_cache.TryRemove(key, out _))
+                        {
+                            Changed?.Invoke(key);
+                        }
+                        break;
+                    }
                 case WatchEventType.Bookmark:
                     version = item.GetProperty("metadata").GetProperty("resourceVersion").GetString() ?? version;
                     break;
                 case WatchEventType.Error:
-                {
-                    var status = KubernetesJson.Deserialize<V1Status>(item.GetRawText());
-                    if (status.Code == (int)HttpStatusCode.Gone)
                     {
-                        Gone(logger, name, version);
-                        Relists++;
-                        return await ListAsync(cancellationToken);
+                        var status = KubernetesJson.Deserialize<V1Status>(item.GetRawText());
+                        if (status.Code == (int)HttpStatusCode.Gone)
+                        {
+                            Gone(logger, name, version);
+                            Relists++;
+                            return await ListAsync(cancellationToken);
+                        }
+                        throw new KubernetesException(status);
                     }
-                    throw new KubernetesException(status);
-                }
             }
         }
 #pragma warning restore CS0618
