@@ -39,9 +39,24 @@ public sealed class OperatorOptions
     /// <summary>Namespace whose CrnpClients are reconciled; empty = all namespaces.</summary>
     public string WatchNamespace { get; set; } = "";
 
-    /// <summary>How often every CrnpClient's status is refreshed from the store (backlog, deliveries, removals).</summary>
+    /// <summary>
+    /// How often every CrnpClient is looked at again, and the least time between two writes of its
+    /// delivery figures (backlog, last delivery, failures) to its status; nothing is written when
+    /// nothing changed.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
-    public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the leader reads the delivery pool's new removals (a cursor over the store's record).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan RemovalPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Most declared clients (CrnpClients) with per-client metric series; with more, those with the
+    /// largest backlog. Dynamic (TCP) clients never get per-client series.
+    /// </summary>
+    [Range(0, 10_000)]
+    public int ClientMetricsLimit { get; set; } = 20;
 
     /// <summary>Server-side timeout of one watch request; the watch is then resumed from its last resourceVersion.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

@@ -10,13 +10,15 @@ namespace CrnpCloud.Operator;
 /// What runs while this replica leads: watches (CrnpClients, CrnpServers, Nodes, labelled Deployments
 /// and StatefulSets, Pods), one de-duplicating work queue and its workers, and a periodic refresh of
 /// every CrnpClient's status. Nodes feed two keys: membership events and the cluster networks;
-/// workloads and Pods feed one, the resource groups, added at most once per debounce period. All of it
-/// stops when the leading token is cancelled, and nothing is written after that.
+/// workloads and Pods feed one, the resource groups, added at most once per debounce period. The delivery
+/// pool's removals (<see cref="RemovalFeed"/>) queue the CrnpClients that registered the removed
+/// address. All of it stops when the leading token is cancelled, and nothing is written after that.
 /// </summary>
 internal sealed partial class OperatorRuntime(
     IKubernetes kube,
     OperatorOptions options,
     ClientReconciler clients,
+    RemovalFeed removals,
     SettingsReconciler settings,
     MembershipPublisher membership,
     ClusterNetworkPublisher networks,
@@ -151,8 +153,18 @@ internal sealed partial class OperatorRuntime(
             tasks.Add(_podWatch.RunAsync(leading));
         }
 
-        // Reconcile only from a complete picture: wait for the first lists.
+        // Reconcile only from a complete picture: wait for the first lists and the removals recorded so far.
         await Task.WhenAll(clientWatch.Synced, serverWatch.Synced, nodeWatch?.Synced ?? Task.CompletedTask).WaitAsync(leading).ConfigureAwait(false);
+        clients.BeginTerm();
+        await removals.BeginTermAsync(removal =>
+        {
+            var address = removal.Client.ToString();
+            foreach (var key in clientWatch.Keys.Where(k => clientWatch.Get(k)?.Status?.RegisteredAddress == address))
+            {
+                queue.Add(ClientPrefix + key);
+            }
+        }, leading);
+        tasks.Add(removals.RunAsync(leading));
         networks.BeginTerm();
         queue.Add(SettingsKey);
         if (_podWatch is not null)
@@ -174,6 +186,10 @@ internal sealed partial class OperatorRuntime(
         catch (OperationCanceledException) when (leading.IsCancellationRequested)
         {
         }
+        finally
+        {
+            clients.BeginTerm(); // a follower exports no per-client series
+        }
     }
 
     private async Task StartGroupsAsync(WorkQueue queue, Reflector<V1Node, V1NodeList>? nodeWatch, CancellationToken leading)
@@ -191,6 +207,7 @@ internal sealed partial class OperatorRuntime(
         using var timer = new PeriodicTimer(options.StatusInterval, time);
         while (await timer.WaitForNextTickAsync(leading))
         {
+            clients.Tick();
             foreach (var key in clientWatch.Keys)
             {
                 queue.Add(ClientPrefix + key);
@@ -238,7 +255,7 @@ internal sealed partial class OperatorRuntime(
                 }
                 else if (key.StartsWith(ClientPrefix, StringComparison.Ordinal))
                 {
-                    again = await clients.ReconcileAsync(clientWatch.Get(key[ClientPrefix.Length..]), leading);
+                    again = await clients.ReconcileAsync(key[ClientPrefix.Length..], clientWatch.Get(key[ClientPrefix.Length..]), leading);
                 }
                 failures.Remove(key);
                 telemetry.Reconciled(kind, "ok");

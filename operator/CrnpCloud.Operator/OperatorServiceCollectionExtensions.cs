@@ -42,6 +42,8 @@ public static class OperatorServiceCollectionExtensions
         services.AddSingleton<OperatorTelemetry>();
         services.AddSingleton<LeadershipState>();
         services.AddSingleton<ClientReconciler>();
+        services.AddSingleton<RemovalFeed>();
+        services.AddSingleton<ClientHealth>();
         services.AddSingleton<SettingsReconciler>();
         services.AddSingleton<MembershipPublisher>();
         services.AddSingleton<ClusterNetworkPublisher>();

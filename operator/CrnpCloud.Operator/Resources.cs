@@ -103,14 +103,31 @@ public sealed class CrnpClientStatus
     [JsonPropertyName("lastDeliveryTime")]
     public DateTime? LastDeliveryTime { get; set; }
 
+    /// <summary>The global sequence of the event last delivered to the client.</summary>
+    [JsonPropertyName("lastDeliveredSequence")]
+    public long? LastDeliveredSequence { get; set; }
+
     [JsonPropertyName("consecutiveFailures")]
     public int? ConsecutiveFailures { get; set; }
 
     [JsonPropertyName("lastFailure")]
     public string? LastFailure { get; set; }
 
+    /// <summary>The delivery pool's latest removal of the client that this resource reported (the Event was written).</summary>
+    [JsonPropertyName("lastRemoval")]
+    public RemovalStatus? LastRemoval { get; set; }
+
     [JsonPropertyName("conditions")]
     public List<V1Condition>? Conditions { get; set; }
+}
+
+public sealed class RemovalStatus
+{
+    [JsonPropertyName("time")]
+    public DateTime? Time { get; set; }
+
+    [JsonPropertyName("reason")]
+    public string? Reason { get; set; }
 }
 
 /// <summary>The server settings of one installation.</summary>

@@ -96,7 +96,17 @@ public interface IDeliveryStore
 
     /// <summary>The most recent removals by the delivery pool, newest last (for the operator and the admin API).</summary>
     Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The removals recorded after <paramref name="after"/> (null: from the oldest kept), oldest first, at
+    /// most <paramref name="max"/>, and the cursor to pass next time (unchanged when there are none). A
+    /// cursor stays valid while the store lives; removals trimmed from the record are skipped.
+    /// </summary>
+    Task<RemovalPage> ReadRemovalsAsync(string? after, int max, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Removals read with a cursor, oldest first, and the cursor after the last of them.</summary>
+public sealed record RemovalPage(IReadOnlyList<RemovalRecord> Removals, string? Cursor);
 
 /// <summary>The leases a worker holds after a claim, and how many it should hold.</summary>
 public sealed record Claim(IReadOnlyList<Lease> Leases, int FairShare);
@@ -121,10 +131,11 @@ public enum AckResult
 public readonly record struct AckReply(AckResult Result, bool QueueEmpty);
 
 /// <summary>
-/// A client's deliveries: entries queued, the last successful delivery, failed attempts since then
-/// and the last failure.
+/// A client's deliveries: entries queued, the last successful delivery (when, and the sequence of the
+/// event delivered), failed attempts since then and the last failure.
 /// </summary>
-public sealed record DeliveryStatus(long Backlog, DateTimeOffset? LastDelivery, int ConsecutiveFailures, string? LastFailure, DateTimeOffset? LastFailureAt);
+public sealed record DeliveryStatus(long Backlog, DateTimeOffset? LastDelivery, int ConsecutiveFailures, string? LastFailure, DateTimeOffset? LastFailureAt,
+    long? LastDeliveredSequence = null);
 
 /// <summary>A client the delivery pool removed, and why.</summary>
 public sealed record RemovalRecord(CallbackAddress Client, string Reason, DateTimeOffset At);

@@ -8,6 +8,7 @@ public sealed partial class InMemoryStore
     private readonly Dictionary<int, (string Owner, long Token, DateTimeOffset Expires)> _leases = [];
     private readonly Dictionary<string, DateTimeOffset> _workers = new(StringComparer.Ordinal);
     private readonly List<RemovalRecord> _removals = [];
+    private long _removalsRecorded; // the cursor of the newest removal: removals are numbered from 1
     private readonly string _identity = Guid.NewGuid().ToString("N");
     private readonly Dictionary<int, string> _syncMarks = [];
     private long _fence;
@@ -128,12 +129,14 @@ public sealed partial class InMemoryStore
             {
                 return Task.FromResult(new AckReply(AckResult.LeaseLost, false));
             }
-            if (!RemoveEntry(client, entryId))
+            // Acks come in queue order, so the entry is found at the head.
+            var sequence = _clients.TryGetValue(client, out var state) ? state.Queue.FirstOrDefault(e => e.EntryId == entryId)?.Event.Sequence : null;
+            if (state is null || !RemoveEntry(client, entryId))
             {
                 return Task.FromResult(new AckReply(AckResult.AlreadyGone, !_clients.TryGetValue(client, out var gone) || gone.Queue.Count == 0));
             }
-            var state = _clients[client];
             state.LastDelivery = _time.GetUtcNow();
+            state.LastDeliveredSequence = sequence;
             state.Failures = 0;
             return Task.FromResult(new AckReply(AckResult.Done, state.Queue.Count == 0));
         }
@@ -159,7 +162,7 @@ public sealed partial class InMemoryStore
         lock (_lock)
         {
             return Task.FromResult(_clients.TryGetValue(client, out var s)
-                ? new DeliveryStatus(s.Queue.Count, s.LastDelivery, s.Failures, s.LastFailure, s.LastFailureAt)
+                ? new DeliveryStatus(s.Queue.Count, s.LastDelivery, s.Failures, s.LastFailure, s.LastFailureAt, s.LastDeliveredSequence)
                 : null);
         }
     }
@@ -178,6 +181,7 @@ public sealed partial class InMemoryStore
                 return Task.FromResult(AckResult.AlreadyGone);
             }
             _removals.Add(new RemovalRecord(client, reason, _time.GetUtcNow()));
+            _removalsRecorded++;
             if (_removals.Count > 10_000)
             {
                 _removals.RemoveRange(0, _removals.Count - 10_000);
@@ -254,6 +258,18 @@ public sealed partial class InMemoryStore
         lock (_lock)
         {
             return Task.FromResult<IReadOnlyList<RemovalRecord>>([.. _removals.TakeLast(max)]);
+        }
+    }
+
+    public Task<RemovalPage> ReadRemovalsAsync(string? after, int max, CancellationToken cancellationToken = default)
+    {
+        var from = after is null ? 0 : long.Parse(after, System.Globalization.CultureInfo.InvariantCulture);
+        lock (_lock)
+        {
+            var first = _removalsRecorded - _removals.Count + 1; // the number of _removals[0]
+            var skip = (int)Math.Clamp(from - first + 1, 0, _removals.Count);
+            var page = _removals.Skip(skip).Take(max).ToList();
+            return Task.FromResult(new RemovalPage(page, page.Count == 0 ? after : (first + skip + page.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
     }
 

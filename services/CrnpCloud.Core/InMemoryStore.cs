@@ -301,6 +301,8 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
 
         public DateTimeOffset? LastDelivery { get; set; }
 
+        public long? LastDeliveredSequence { get; set; }
+
         public int Failures { get; set; }
 
         public string? LastFailure { get; set; }

@@ -210,7 +210,7 @@ public sealed partial class RedisStore
         {
             var id = RedisKeys.Id(client);
             var db = Db;
-            var fields = db.HashGetAsync(_keys.Client(id), ["types", "delivered_at", "failures", "failure", "failed_at"]);
+            var fields = db.HashGetAsync(_keys.Client(id), ["types", "delivered_at", "failures", "failure", "failed_at", "delivered_seq"]);
             var backlog = db.StreamLengthAsync(_keys.Queue(id));
             var values = await fields;
             if (values[0].IsNull)
@@ -223,18 +223,29 @@ public sealed partial class RedisStore
                 Time(values[1]),
                 values[2].IsNull ? 0 : (int)values[2],
                 values[3].IsNull ? null : (string?)values[3],
-                Time(values[4]));
+                Time(values[4]),
+                values[5].IsNull ? null : (long)values[5]);
         });
 
     public Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<RemovalRecord>>(async () =>
         {
             var entries = await Db.StreamRangeAsync(_keys.Removals, "-", "+", max, Order.Descending);
-            return [.. entries.Reverse().Select(e => new RemovalRecord(
-                CallbackAddress.Parse(e["id"]!),
-                e["reason"]!,
-                DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"])))];
+            return [.. entries.Reverse().Select(Removal)];
         });
+
+    // Stream ids are the cursors; "(" makes the start exclusive (Redis 6.2+).
+    public Task<RemovalPage> ReadRemovalsAsync(string? after, int max, CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var entries = await Db.StreamRangeAsync(_keys.Removals, after is null ? "-" : "(" + after, "+", max);
+            return new RemovalPage(
+                [.. entries.Select(Removal)],
+                entries.Length == 0 ? after : (string?)entries[^1].Id);
+        });
+
+    private static RemovalRecord Removal(StreamEntry e) =>
+        new(CallbackAddress.Parse(e["id"]!), e["reason"]!, DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"]));
 
     // The keys ack.lua may touch, in its order (the lease only for a worker's ack, the hash only then too).
     private RedisKey[] AckKeys(CallbackAddress client)

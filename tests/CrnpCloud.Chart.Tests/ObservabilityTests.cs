@@ -235,6 +235,9 @@ public sealed partial class ObservabilityTests
         operatorType.GetMethod("Registered")!.Invoke(operatorTelemetry, null);
         operatorType.GetMethod("Reconciled")!.Invoke(operatorTelemetry, ["CrnpClient", "ok"]);
         operatorType.GetMethod("Leading")!.Invoke(operatorTelemetry, [true]);
+        var healthType = operatorType.Assembly.GetType("CrnpCloud.Operator.ClientHealth", throwOnError: true)!;
+        using var health = (IDisposable)Activator.CreateInstance(healthType, new CrnpCloud.Operator.OperatorOptions(), TimeProvider.System)!;
+        healthType.GetMethod("Observe")!.Invoke(health, ["apps/billing", new CrnpCloud.Core.DeliveryStatus(3, DateTimeOffset.UtcNow, 1, "ConnectionRefused", DateTimeOffset.UtcNow, 7)]);
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         using var http = new HttpClient();

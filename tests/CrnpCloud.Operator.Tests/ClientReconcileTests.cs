@@ -68,7 +68,8 @@ public sealed class ClientReconcileTests
         await Eventually.TrueAsync(() => Task.FromResult(kube.Condition(Kube.Clients, "apps", "bad", "Registered", "reason") == "InvalidSpec"), "InvalidSpec");
         Assert.Contains("spec.retry.interval 'soon'", kube.Condition(Kube.Clients, "apps", "bad", "Registered", "message"), StringComparison.Ordinal);
         Assert.Empty(await store.ListClientsAsync());
-        Assert.Contains(kube.Server.List(FakeKube.ResourceKind.Events), e => (string?)e["reason"] == "InvalidSpec" && (string?)e["type"] == "Warning");
+        await Eventually.TrueAsync(() => Task.FromResult(kube.Server.List(FakeKube.ResourceKind.Events).Any(e => (string?)e["reason"] == "InvalidSpec" && (string?)e["type"] == "Warning")),
+            "a Warning event InvalidSpec (written after the status)");
     }
 
     [Theory]
@@ -79,7 +80,7 @@ public sealed class ClientReconcileTests
         await using var kube = await Kube.StartAsync();
         var store = new InMemoryStore();
         var refusing = CrnpTestListener.Refusing();
-        await kube.StartOperatorAsync(store);
+        var first = await kube.StartOperatorAsync(store);
 
         // The worker itself retries 1000 times an hour apart: only the CrnpClient's own retry policy
         // (count 0), carried by the live settings, can get the client removed within the test.
@@ -99,23 +100,51 @@ public sealed class ClientReconcileTests
             "the client's retry policy reaches the running worker");
         await store.PublishAsync(new CrnpEvent("EC_Cluster", "ESC_cluster_membership", "SUNW", "rgm", EquatableList<NameValue>.Empty));
         await Eventually.TrueAsync(async () => (await store.ListRemovalsAsync(10)).Any(r => r.Client == refusing), "the delivery pool removes the client");
-        Assert.Contains("1 delivery attempt(s) failed", (await store.ListRemovalsAsync(10)).Single(r => r.Client == refusing).Reason, StringComparison.Ordinal);
+        Assert.Contains("1 delivery attempt(s) failed", (await store.ListRemovalsAsync(10)).First(r => r.Client == refusing).Reason, StringComparison.Ordinal);
 
+        int Removals() => kube.Server.List(FakeKube.ResourceKind.Events).Count(e => (string?)e["reason"] == "ClientRemoved" && (string?)e["type"] == "Warning");
+        // With Always the client is registered again and, refusing, removed again after each first
+        // event: stop the deliveries; the latest removal is reported, and none twice (removals that
+        // follow each other faster than a reconcile are reported by the latest).
+        await Eventually.TrueAsync(() => Task.FromResult(Removals() >= 1), "a Warning event ClientRemoved");
+        await worker.StopAsync();
+        var removed = (await store.ListRemovalsAsync(1000)).Where(r => r.Client == refusing).ToList();
+        static long Ms(DateTime t) => new DateTimeOffset(t.ToUniversalTime()).ToUnixTimeMilliseconds();
         await Eventually.TrueAsync(
-            () => Task.FromResult(kube.Server.List(FakeKube.ResourceKind.Events).Any(e => (string?)e["reason"] == "ClientRemoved" && (string?)e["type"] == "Warning")),
-            "a Warning event ClientRemoved");
+            () => Task.FromResult(kube.Get(Kube.Clients, "apps", "gone")!["status"]!["lastRemoval"]?["time"] is { } t && Ms((DateTime)t) == removed[^1].At.ToUnixTimeMilliseconds()),
+            "the status reports the latest removal");
+        var lastRemoval = kube.Get(Kube.Clients, "apps", "gone")!["status"]!["lastRemoval"]!;
+        await Eventually.TrueAsync(() => Task.FromResult(kube.Server.List(FakeKube.ResourceKind.Events).Any(e => (string?)e["reason"] == "ClientRemoved"
+            && ((string?)e["message"])!.Contains($"{removed[^1].At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}", StringComparison.Ordinal))), "its Event");
+        List<string?> Messages() => [.. kube.Server.List(FakeKube.ResourceKind.Events).Where(e => (string?)e["reason"] == "ClientRemoved").Select(e => (string?)e["message"])];
+        Assert.Equal(Messages().Count, Messages().Distinct().Count());
+        Assert.InRange(Removals(), 1, removed.Count);
+        var reported = Removals();
+        Assert.Contains("1 delivery attempt(s) failed", (string?)lastRemoval["reason"], StringComparison.Ordinal);
+        Assert.All(kube.Server.List(FakeKube.ResourceKind.Events).Where(e => (string?)e["reason"] == "ClientRemoved"),
+            e => Assert.Contains("after failed deliveries: 1 delivery attempt(s) failed", (string?)e["message"], StringComparison.Ordinal));
         if (reRegister == "Never")
         {
             await Eventually.TrueAsync(() => Task.FromResult(kube.Condition(Kube.Clients, "apps", "gone", "Removed") == "True"), "Removed=True");
-            Assert.Equal("DeliveryFailed", kube.Condition(Kube.Clients, "apps", "gone", "Removed", "reason"));
-            Assert.Equal("False", kube.Condition(Kube.Clients, "apps", "gone", "Registered"));
+            Assert.Equal("RemovedAfterRetries", kube.Condition(Kube.Clients, "apps", "gone", "Removed", "reason"));
+            Assert.Equal(("False", "RemovedAfterRetries"), (kube.Condition(Kube.Clients, "apps", "gone", "Registered"), kube.Condition(Kube.Clients, "apps", "gone", "Registered", "reason")));
+            Assert.Contains("1 delivery attempt(s) failed", kube.Condition(Kube.Clients, "apps", "gone", "Registered", "message"), StringComparison.Ordinal);
             Assert.Null(await store.GetClientAsync(refusing));
         }
         else
         {
             await Eventually.TrueAsync(() => Task.FromResult(kube.Condition(Kube.Clients, "apps", "gone", "Removed", "reason") == "ReRegistered"), "Removed=False ReRegistered");
             Assert.Equal("True", kube.Condition(Kube.Clients, "apps", "gone", "Registered"));
+            Assert.Contains("after failed deliveries", kube.Condition(Kube.Clients, "apps", "gone", "Removed", "message"), StringComparison.Ordinal);
             Assert.Contains(kube.Server.List(FakeKube.ResourceKind.Events), e => (string?)e["reason"] == "ReRegistered");
+            Assert.Equal(RegistrationOrigin.Declared, (await store.GetClientAsync(refusing))!.Origin);
         }
+
+        // Another leader (this one stopped) reads the whole removal record again, and reports nothing twice.
+        await first.StopAsync();
+        var second = await kube.StartOperatorAsync(store, "op-b", new Dictionary<string, string?> { ["Logging:LogLevel:CrnpCloud.Operator.ClientReconciler"] = "Debug" });
+        await Eventually.TrueAsync(() => Task.FromResult(second.Logs.Entries.Count(e => e.Message.StartsWith("CrnpClient apps/gone: reconciled", StringComparison.Ordinal)) >= 2),
+            "the new leader reconciles the client (twice: at the start of its term and at a refresh)");
+        Assert.Equal(reported, Removals());
     }
 }

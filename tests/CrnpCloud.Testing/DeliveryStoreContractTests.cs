@@ -131,7 +131,8 @@ public abstract class DeliveryStoreContractTests
         Assert.Null(failing.LastDelivery);
         Assert.Equal((1L, 0, "TimedOut"), (delivered!.Backlog, delivered.ConsecutiveFailures, delivered.LastFailure));
         Assert.NotNull(delivered.LastDelivery);
-        Assert.Equal((0, (DateTimeOffset?)null), (reRegistered!.ConsecutiveFailures, reRegistered.LastDelivery));
+        Assert.Equal(entry.Event.Sequence, delivered.LastDeliveredSequence);
+        Assert.Equal((0, (DateTimeOffset?)null, (long?)null), (reRegistered!.ConsecutiveFailures, reRegistered.LastDelivery, reRegistered.LastDeliveredSequence));
     }
 
     [Fact]
@@ -225,6 +226,38 @@ public abstract class DeliveryStoreContractTests
         Assert.Empty(await delivery.ClientsWithWorkAsync(Partitioning.Of(client, delivery.Partitions)));
         var record = Assert.Single(await delivery.ListRemovalsAsync(10));
         Assert.Equal((client, "connection refused 4 times"), (record.Client, record.Reason));
+    }
+
+    [Fact]
+    public async Task ReadRemovals_FollowsACursor_OldestFirst_InPages()
+    {
+        var (store, delivery) = await Create();
+        var lease = (await delivery.ClaimAsync("a", LongTtl)).Leases;
+        async Task Remove(CallbackAddress client)
+        {
+            await Register(store, client);
+            Assert.Equal(AckResult.Done, await delivery.RemoveFailedClientAsync(client, $"gone {client.Port}", lease.Single(l => l.Partition == Partitioning.Of(client, delivery.Partitions))));
+        }
+
+        var empty = await delivery.ReadRemovalsAsync(null, 10);
+        for (var port = 1; port <= 3; port++)
+        {
+            await Remove(Client(port));
+        }
+        var first = await delivery.ReadRemovalsAsync(null, 2);
+        var second = await delivery.ReadRemovalsAsync(first.Cursor, 2);
+        var none = await delivery.ReadRemovalsAsync(second.Cursor, 2);
+        await Remove(Client(4));
+        var later = await delivery.ReadRemovalsAsync(none.Cursor, 10);
+
+        Assert.Equal((0, (string?)null), (empty.Removals.Count, empty.Cursor));
+        Assert.Equal([1, 2], first.Removals.Select(r => r.Client.Port));
+        Assert.Equal("gone 1", first.Removals[0].Reason);
+        Assert.Equal([3], second.Removals.Select(r => r.Client.Port));
+        Assert.Empty(none.Removals);
+        Assert.Equal(second.Cursor, none.Cursor);
+        Assert.Equal([4], later.Removals.Select(r => r.Client.Port));
+        Assert.NotEqual(none.Cursor, later.Cursor);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 -- Removes one delivered entry from a client's queue and releases its payload reference; an emptied
--- queue leaves the busy set. A worker's ack also records the delivery in the client's hash.
+-- queue leaves the busy set. A worker's ack also records the delivery in the client's hash (when,
+-- and the sequence of the event delivered).
 -- KEYS: q:<client>, refs, busy, client:<client>, leases. ARGV[1] entry id, ARGV[2] key prefix,
 -- ARGV[3] client id, and from a delivery worker ARGV[4] partition and ARGV[5] fencing token.
 -- Derived: the event payload ev:<seq> (its sequence is read from the entry).
@@ -12,11 +13,12 @@ if ARGV[4] and not holds(prefix, ARGV[4], ARGV[5]) then return { -1, -1 } end
 local found = redis.call('XRANGE', queue, ARGV[1], ARGV[1])
 if #found == 0 then return { 0, redis.call('XLEN', queue) } end
 redis.call('XDEL', queue, ARGV[1])
-ref_drop(prefix, entry_field(found[1], 's'))
+local seq = entry_field(found[1], 's')
+ref_drop(prefix, seq)
 if ARGV[4] then
   local client = member('client:', prefix .. ':client:' .. ARGV[3])
   if redis.call('HEXISTS', client, 'types') == 1 then
-    redis.call('HSET', client, 'delivered_at', now_ms(), 'failures', 0)
+    redis.call('HSET', client, 'delivered_at', now_ms(), 'failures', 0, 'delivered_seq', seq)
   end
 end
 local left = redis.call('XLEN', queue)
