@@ -92,6 +92,6 @@ internal sealed partial class RemovalFeed(IDeliveryStore delivery, OperatorOptio
         }
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "cannot read the delivery pool's removals; trying again in {Delay}: {Reason}")]
+    [LoggerMessage(EventId = 1901, Level = LogLevel.Warning, Message = "cannot read the delivery pool's removals; trying again in {Delay}: {Reason}")]
     private static partial void Unavailable(ILogger logger, TimeSpan delay, string reason);
 }
