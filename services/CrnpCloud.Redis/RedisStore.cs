@@ -19,13 +19,16 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
     private readonly RedisStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly RedisKeys _keys;
+    private readonly SentinelPrimary? _sentinel;
 
-    public RedisStore(IConnectionMultiplexer redis, IOptions<RedisStoreOptions> options, TimeProvider? time = null)
+    /// <param name="sentinel">with a Sentinel connection: the Sentinels' primary, checked before every operation (<see cref="SentinelPrimary"/>)</param>
+    public RedisStore(IConnectionMultiplexer redis, IOptions<RedisStoreOptions> options, TimeProvider? time = null, SentinelPrimary? sentinel = null)
     {
         _redis = redis;
         _options = options.Value;
         _time = time ?? TimeProvider.System;
         _keys = new RedisKeys(_options);
+        _sentinel = sentinel;
     }
 
     private IDatabase Db => _redis.GetDatabase();
@@ -177,9 +180,11 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
     }
 
     // Connection trouble and a Redis that is loading or read-only are transient: the caller answers
-    // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is.
-    internal static async Task<T> Guard<T>(Func<Task<T>> operation)
+    // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is. Through Sentinel,
+    // nothing is sent while the connection may reach a primary the Sentinels do not name.
+    private async Task<T> Guard<T>(Func<Task<T>> operation)
     {
+        _sentinel?.Verify();
         try
         {
             return await operation();

@@ -29,12 +29,25 @@ public static class RedisStoreServiceCollectionExtensions
         var password = section[nameof(RedisStoreOptions.Password)];
         var sentinelPassword = section[nameof(RedisStoreOptions.SentinelPassword)];
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnection.Connect(connection, password, sentinelPassword));
+        var sentinel = RedisConnection.IsSentinel(connection);
+        builder.Services.AddSingleton(sp => new SentinelWatch(sentinel
+            ? SentinelPrimary.Watch(connection, sp.GetRequiredService<IConnectionMultiplexer>(), password, sentinelPassword)
+            : null));
         builder.Services.AddSingleton<ICrnpStore>(sp => new RedisStore(
             sp.GetRequiredService<IConnectionMultiplexer>(),
             sp.GetRequiredService<IOptions<RedisStoreOptions>>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetRequiredService<SentinelWatch>().Primary));
         return builder;
     }
+}
+
+/// <summary>The Sentinel watch of this process, if its store connects through Sentinel (disposed with the container).</summary>
+internal sealed class SentinelWatch(SentinelPrimary? primary) : IDisposable
+{
+    public SentinelPrimary? Primary { get; } = primary;
+
+    public void Dispose() => Primary?.Dispose();
 }
 
 public static partial class RedisConnection

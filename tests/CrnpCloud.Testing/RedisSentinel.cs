@@ -345,15 +345,21 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
 
     public IConnectionMultiplexer Connection { get; private set; } = null!;
 
+    /// <summary>The Sentinels' primary as the services watch it; give it to every store on <see cref="Connection"/>.</summary>
+    public CrnpCloud.Redis.SentinelPrimary Primary { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         Sentinel = await RedisSentinel.StartAsync();
         Connection = CrnpCloud.Redis.RedisConnection.Connect(Sentinel.ConnectionString);
-        await Eventually.TrueAsync(() => Task.FromResult(Connection.GetServers().Any(s => s.IsConnected && !s.IsReplica)), "connected to the master through the Sentinels");
+        Primary = CrnpCloud.Redis.SentinelPrimary.Watch(Sentinel.ConnectionString, Connection);
+        await Eventually.TrueAsync(() => Task.FromResult(Connection.GetServers().Any(s => s.IsConnected && !s.IsReplica) && Primary.Primary is not null),
+            "connected to the master through the Sentinels");
     }
 
     public async Task DisposeAsync()
     {
+        Primary?.Dispose();
         if (Connection is not null)
         {
             await Connection.DisposeAsync();
