@@ -7,7 +7,8 @@ namespace CrnpCloud.Redis;
 // they watch. StackExchange.Redis asks them for the primary, connects to it, and follows a failover
 // (Sentinel's +switch-master) by switching the same multiplexer to the new primary: commands, scripts
 // (NOSCRIPT on the new primary makes it send the script again) and subscriptions carry on without a
-// restart. PROTOCOL.md section 11.
+// restart. It may also keep sending to an old primary that came back (SentinelPrimary.cs keeps the
+// store from doing that). PROTOCOL.md section 12.
 public static partial class RedisConnection
 {
     /// <summary>Sentinel's own port, the default of a Sentinel URL's hosts.</summary>
