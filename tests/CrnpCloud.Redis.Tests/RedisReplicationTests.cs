@@ -24,7 +24,7 @@ public sealed class RedisReplicationTests(RedisSentinelFixture redis) : IClassFi
         KeyPrefix = RedisStores.UniquePrefix(),
         MinReplicas = minReplicas,
         ReplicationTimeout = Timeout,
-    }), sentinel: redis.Primary);
+    }));
 
     private static RegistrationChange Register(int port) =>
         new(RegistrationType.AddClient, new CallbackAddress(IPAddress.Parse("10.4.0.1"), port), EquatableList.Of(Membership), RegistrationLimits.Default);

@@ -38,5 +38,5 @@ internal static class SentinelStores
             LogMaxLength = logMaxLength,
             DeadLetterMaxCount = (deadLetters ?? new()).DeadLetterMaxCount,
             DeadLetterMaxAge = (deadLetters ?? new()).DeadLetterMaxAge,
-        }), sentinel: redis.Primary);
+        }));
 }

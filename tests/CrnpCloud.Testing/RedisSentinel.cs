@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using StackExchange.Redis;
 using Xunit;
 
 namespace CrnpCloud.Testing;
@@ -336,34 +335,26 @@ public sealed class RedisSentinel : IAsyncDisposable
 }
 
 /// <summary>
-/// One Sentinel topology and one shared connection through its Sentinels for the tests of a class;
-/// each test uses its own key prefix. Tests that stop or kill nodes own a topology instead.
+/// One Sentinel topology and one shared connection through its Sentinels (as the services make it) for
+/// the tests of a class; each test uses its own key prefix.
 /// </summary>
 public sealed class RedisSentinelFixture : IAsyncLifetime
 {
     public RedisSentinel Sentinel { get; private set; } = null!;
 
-    public IConnectionMultiplexer Connection { get; private set; } = null!;
-
-    /// <summary>The Sentinels' primary as the services watch it; give it to every store on <see cref="Connection"/>.</summary>
-    public CrnpCloud.Redis.SentinelPrimary Primary { get; private set; } = null!;
+    public CrnpCloud.Redis.SentinelConnection Connection { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         Sentinel = await RedisSentinel.StartAsync();
-        Connection = CrnpCloud.Redis.RedisConnection.Connect(Sentinel.ConnectionString);
-        Primary = CrnpCloud.Redis.SentinelPrimary.Watch(Sentinel.ConnectionString, Connection);
-        await Eventually.TrueAsync(() => Task.FromResult(Connection.GetServers().Any(s => s.IsConnected && !s.IsReplica) && Primary.Primary is not null),
+        Connection = CrnpCloud.Redis.SentinelConnection.Connect(Sentinel.ConnectionString);
+        await Eventually.TrueAsync(() => Task.FromResult(Connection.Current?.GetServers()[0] is { IsConnected: true, IsReplica: false }),
             "connected to the master through the Sentinels");
     }
 
     public async Task DisposeAsync()
     {
-        Primary?.Dispose();
-        if (Connection is not null)
-        {
-            await Connection.DisposeAsync();
-        }
+        Connection?.Dispose();
         if (Sentinel is not null)
         {
             await Sentinel.DisposeAsync();
