@@ -66,7 +66,7 @@ public sealed class Publisher(ICrnpStore store, IOptionsMonitor<IngestOptions> o
         catch (StoreNotReplicatedException ex)
         {
             // Written to the primary, not confirmed by enough replicas (Crnp:Store:MinReplicas): not
-            // acknowledged. A retry with the same idempotency key is safe (PROTOCOL.md section 11).
+            // acknowledged. A retry with the same idempotency key is safe (PROTOCOL.md section 12).
             telemetry.Rejected("not_replicated");
             IngestLog.StoreUnavailable(logger, ex);
             activity?.SetStatus(ActivityStatusCode.Error, "not replicated");

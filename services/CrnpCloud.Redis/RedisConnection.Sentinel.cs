@@ -4,10 +4,8 @@ using StackExchange.Redis;
 namespace CrnpCloud.Redis;
 
 // Redis Sentinel: the endpoints in the configuration are Sentinels and serviceName names the primary
-// they watch. StackExchange.Redis asks them for the primary, connects to it, and follows a failover
-// (Sentinel's +switch-master) by switching the same multiplexer to the new primary: commands, scripts
-// (NOSCRIPT on the new primary makes it send the script again) and subscriptions carry on without a
-// restart. PROTOCOL.md section 11.
+// they watch. The forms are read here; the store connects through them with SentinelConnection.cs
+// (PROTOCOL.md section 12).
 public static partial class RedisConnection
 {
     /// <summary>Sentinel's own port, the default of a Sentinel URL's hosts.</summary>
@@ -25,36 +23,6 @@ public static partial class RedisConnection
     /// <summary>True when the connection names Sentinels (a Sentinel URL, or a configuration string with <c>serviceName=</c>).</summary>
     public static bool IsSentinel(string connection) =>
         !string.IsNullOrEmpty(Configure(connection).ServiceName);
-
-    /// <summary>
-    /// Connects as <c>Crnp:Store:Redis</c>, <c>Password</c> and <c>SentinelPassword</c> say. A password
-    /// given apart overrides the one in the connection text; with Sentinel it is the data nodes' password
-    /// and also the Sentinels' unless <paramref name="sentinelPassword"/> is given.
-    /// </summary>
-    public static ConnectionMultiplexer Connect(string connection, string? password = null, string? sentinelPassword = null)
-    {
-        var options = Configure(connection);
-        if (!string.IsNullOrEmpty(password))
-        {
-            options.Password = password;
-        }
-        if (string.IsNullOrEmpty(options.ServiceName) || string.IsNullOrEmpty(sentinelPassword) || sentinelPassword == options.Password)
-        {
-            // StackExchange.Redis's own Sentinel support uses one password for both.
-            return ConnectionMultiplexer.Connect(options);
-        }
-
-        // Different passwords: a connection to the Sentinels with theirs, and from it the primary with
-        // the data nodes' (the Sentinel connection keeps following failovers for it).
-        var sentinels = options.Clone();
-        sentinels.Password = sentinelPassword;
-        sentinels.CommandMap = CommandMap.Sentinel;
-        sentinels.AllowAdmin = true;
-        var sentinelConnection = ConnectionMultiplexer.Connect(sentinels);
-        var primary = sentinelConnection.GetSentinelMasterConnection(options);
-        primary.ConnectionFailed += (_, _) => GC.KeepAlive(sentinelConnection);
-        return primary;
-    }
 
     // redis+sentinel://[[user]:password@]host1[:port][,host2[:port]...]/SERVICE[/db]
     private static ConfigurationOptions FromSentinelUrl(string url)

@@ -8,6 +8,8 @@ namespace CrnpCloud.Redis;
 public sealed partial class RedisStore
 {
     private readonly Lock _wakeGate = new();
+    private readonly Lock _subscriptionGate = new();
+    private readonly List<(RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)> _subscriptions = [];
     private readonly Dictionary<int, Action<CallbackAddress>[]> _wakeHandlers = [];
     private bool _wakeSubscribed;
 
@@ -47,7 +49,6 @@ public sealed partial class RedisStore
     private void SubscribeWakeUps()
     {
         var channel = _keys.WakeChannel;
-        var subscriber = _redis.GetSubscriber();
         void Handler(RedisChannel _, RedisValue message)
         {
             foreach (var id in ((string)message!).Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -71,7 +72,7 @@ public sealed partial class RedisStore
         // showed half the clients idle until the 30 s rescan). When Redis cannot be reached the
         // subscription is registered without confirmation (the client library restores it on
         // reconnect) and the rescan covers the gap: wake-ups stay hints.
-        SubscribeConfirmed(subscriber, channel, Handler);
+        Subscribe(channel, Handler);
     }
 
     // The busy set holds every partition's clients (see SubscribeWakeUps): this partition's are picked
@@ -93,13 +94,49 @@ public sealed partial class RedisStore
     public IDisposable OnLeaseNews(Action<string> news)
     {
         var channel = _keys.LeaseChannel;
-        var subscriber = _redis.GetSubscriber();
         void Handler(RedisChannel _, RedisValue worker) => news((string)worker!);
         // Confirmed when Redis answers; otherwise restored by the client library on reconnect. News are
         // hints: a worker that misses one runs its lease round at the next renewal as before.
-        SubscribeConfirmed(subscriber, channel, Handler);
-        return new Subscription(() => subscriber.Unsubscribe(channel, Handler, CommandFlags.FireAndForget));
+        Subscribe(channel, Handler);
+        return new Subscription(() =>
+        {
+            lock (_subscriptionGate)
+            {
+                _subscriptions.Remove((channel, Handler));
+            }
+            CurrentOrNull()?.GetSubscriber().Unsubscribe(channel, Handler, CommandFlags.FireAndForget);
+        });
     }
+
+    // Every subscription is kept, so that a new connection (through Sentinel: a new primary) gets them
+    // all again (Resubscribe). Without a connection yet, the next one brings it.
+    private void Subscribe(RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
+        lock (_subscriptionGate)
+        {
+            _subscriptions.Add((channel, handler));
+        }
+        if (CurrentOrNull() is { } connection)
+        {
+            SubscribeConfirmed(connection.GetSubscriber(), channel, handler);
+        }
+    }
+
+    private void Resubscribe(IConnectionMultiplexer connection)
+    {
+        (RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)[] all;
+        lock (_subscriptionGate)
+        {
+            all = [.. _subscriptions];
+        }
+        var subscriber = connection.GetSubscriber();
+        foreach (var (channel, handler) in all)
+        {
+            subscriber.Subscribe(channel, handler, CommandFlags.FireAndForget);
+        }
+    }
+
+    private IConnectionMultiplexer? CurrentOrNull() => _fixed ?? _sentinel?.Current;
 
     // Subscribed and confirmed when Redis answers; when it cannot be reached, registered without
     // confirmation (the client library restores it on reconnect). Both channels carry hints only.
@@ -116,7 +153,7 @@ public sealed partial class RedisStore
     }
 
     public Task AnnounceLeaseNewsAsync(string worker, CancellationToken cancellationToken = default) =>
-        Guard(() => _redis.GetSubscriber().PublishAsync(_keys.LeaseChannel, worker));
+        Guard(() => Connection.GetSubscriber().PublishAsync(_keys.LeaseChannel, worker));
 
     public Task<Claim> ClaimAsync(string worker, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Guard(async () =>
@@ -161,7 +198,7 @@ public sealed partial class RedisStore
             IServer? primary;
             try
             {
-                primary = _redis.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
+                primary = Connection.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
             }
             catch (InvalidOperationException)
             {

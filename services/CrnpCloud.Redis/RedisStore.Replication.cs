@@ -14,7 +14,8 @@ namespace CrnpCloud.Redis;
 // script as the event, so it survives exactly when the event does; a registration is applied again).
 public sealed partial class RedisStore
 {
-    private async Task ConfirmReplicatedAsync()
+    // The connection the write went over: through Sentinel the store may have switched primaries since.
+    private async Task ConfirmReplicatedAsync(IConnectionMultiplexer written)
     {
         if (_options.MinReplicas <= 0)
         {
@@ -24,7 +25,7 @@ public sealed partial class RedisStore
         IServer primary;
         try
         {
-            primary = _redis.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
+            primary = written.GetServer(_keys.Clients, flags: CommandFlags.DemandMaster);
         }
         catch (InvalidOperationException)
         {

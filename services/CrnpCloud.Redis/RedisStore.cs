@@ -15,20 +15,38 @@ namespace CrnpCloud.Redis;
 /// </summary>
 public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsStore
 {
-    private readonly IConnectionMultiplexer _redis;
+    private readonly IConnectionMultiplexer? _fixed;
     private readonly RedisStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly RedisKeys _keys;
+    private readonly SentinelConnection? _sentinel;
 
     public RedisStore(IConnectionMultiplexer redis, IOptions<RedisStoreOptions> options, TimeProvider? time = null)
+        : this(options, time)
     {
-        _redis = redis;
+        _fixed = redis;
+    }
+
+    /// <summary>A store through Sentinel: only ever the primary the Sentinels name (<see cref="SentinelConnection"/>).</summary>
+    public RedisStore(SentinelConnection sentinel, IOptions<RedisStoreOptions> options, TimeProvider? time = null)
+        : this(options, time)
+    {
+        _sentinel = sentinel;
+        sentinel.Switched += Resubscribe;
+    }
+
+    private RedisStore(IOptions<RedisStoreOptions> options, TimeProvider? time)
+    {
         _options = options.Value;
         _time = time ?? TimeProvider.System;
         _keys = new RedisKeys(_options);
     }
 
-    private IDatabase Db => _redis.GetDatabase();
+    // The connection of the moment: through Sentinel it changes with the primary (an operation takes it
+    // once, so its write and its WAIT go to the same node).
+    private IConnectionMultiplexer Connection => _fixed ?? _sentinel!.Current ?? throw new StoreUnavailableException("the Sentinels name no primary yet");
+
+    private IDatabase Db => Connection.GetDatabase();
 
     public Task PingAsync(CancellationToken cancellationToken = default) => Guard(() => Db.PingAsync());
 
@@ -38,7 +56,8 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
         var id = RedisKeys.Id(change.Client);
         return Guard(async () =>
         {
-            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            var db = Db;
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 Scripts.Apply,
                 [_keys.Clients, _keys.Client(id), _keys.Latest, _keys.Queue(id), _keys.Refs, _keys.Busy, _keys.Part(Partitioning.Of(change.Client, _options.Partitions))],
                 [
@@ -60,7 +79,7 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
             }
             if (status == StatusCode.Ok)
             {
-                await ConfirmReplicatedAsync();
+                await ConfirmReplicatedAsync(db.Multiplexer);
             }
             return new RegistrationResult(status, (string)result[1]!, (int)result[2]);
         });
@@ -108,14 +127,15 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
         RedisKey idempotency = options.IdempotencyKey is { } key ? _keys.Idempotency(key) : _keys.Idempotency("");
         return Guard(async () =>
         {
-            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            var db = Db;
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 Scripts.Publish,
                 [_keys.Sequence, _keys.Latest, _keys.Log, idempotency, _keys.Refs, _keys.Busy],
                 [
                     json, StateKey.For(evt), options.TraceParent ?? string.Empty, now, _keys.Prefix, _options.LogMaxLength,
                     options.IdempotencyKey is null ? 0 : Math.Max(1, (long)options.IdempotencyWindow.TotalMilliseconds),
                 ]))!;
-            await ConfirmReplicatedAsync();
+            await ConfirmReplicatedAsync(db.Multiplexer);
             var sequence = (long)result[0];
             var stored = new StoredEvent(sequence, sequence.ToString(CultureInfo.InvariantCulture), evt, options.TraceParent, DateTimeOffset.FromUnixTimeMilliseconds(now));
             return new PublishResult(stored, (int)result[1], (int)result[2] == 1);
@@ -177,9 +197,11 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
     }
 
     // Connection trouble and a Redis that is loading or read-only are transient: the caller answers
-    // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is.
-    internal static async Task<T> Guard<T>(Func<Task<T>> operation)
+    // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is. Through Sentinel,
+    // nothing is sent unless the connection is to the primary the Sentinels name.
+    private async Task<T> Guard<T>(Func<Task<T>> operation)
     {
+        _sentinel?.Verify();
         try
         {
             return await operation();

@@ -25,7 +25,7 @@ public sealed class RedisStoreOptions
     /// <summary>
     /// Replicas that must confirm a publish or a registration (Redis <c>WAIT</c>) before it is
     /// acknowledged; 0 = acknowledged once the primary applied it (asynchronous replication: a
-    /// failover may lose the last writes). PROTOCOL.md section 11.
+    /// failover may lose the last writes). PROTOCOL.md section 12.
     /// </summary>
     [Range(0, 16)]
     public int MinReplicas { get; set; }

@@ -28,7 +28,17 @@ public static class RedisStoreServiceCollectionExtensions
         var section = builder.Configuration.GetSection(RedisStoreOptions.Section);
         var password = section[nameof(RedisStoreOptions.Password)];
         var sentinelPassword = section[nameof(RedisStoreOptions.SentinelPassword)];
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnection.Connect(connection, password, sentinelPassword));
+        if (RedisConnection.IsSentinel(connection))
+        {
+            // Through Sentinel: a connection to the primary the Sentinels name, replaced when they name another.
+            builder.Services.AddSingleton(_ => SentinelConnection.Connect(connection, password, sentinelPassword));
+            builder.Services.AddSingleton<ICrnpStore>(sp => new RedisStore(
+                sp.GetRequiredService<SentinelConnection>(),
+                sp.GetRequiredService<IOptions<RedisStoreOptions>>(),
+                sp.GetService<TimeProvider>()));
+            return builder;
+        }
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnection.Connect(connection, password));
         builder.Services.AddSingleton<ICrnpStore>(sp => new RedisStore(
             sp.GetRequiredService<IConnectionMultiplexer>(),
             sp.GetRequiredService<IOptions<RedisStoreOptions>>(),
@@ -39,6 +49,17 @@ public static class RedisStoreServiceCollectionExtensions
 
 public static partial class RedisConnection
 {
+    /// <summary>Connects to a single Redis or a Redis Cluster as <c>Crnp:Store:Redis</c> and <c>Password</c> (overriding one in the text) say.</summary>
+    public static ConnectionMultiplexer Connect(string connection, string? password = null)
+    {
+        var options = Configure(connection);
+        if (!string.IsNullOrEmpty(password))
+        {
+            options.Password = password;
+        }
+        return ConnectionMultiplexer.Connect(options);
+    }
+
     /// <summary>
     /// Connection settings for a service that must answer quickly when Redis is down: keep retrying
     /// the connection in the background, but fail commands at once while disconnected instead of

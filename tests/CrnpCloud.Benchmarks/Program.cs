@@ -8,6 +8,7 @@ root.Subcommands.Add(DeliveryBenchmark.Command());
 root.Subcommands.Add(IdleBenchmark.Command());
 root.Subcommands.Add(E2eBenchmark.Command());
 root.Subcommands.Add(SoakCommand.Command());
+root.Subcommands.Add(ReplicationBenchmark.Command());
 root.Subcommands.Add(RegistrationBenchmark.FloorServerCommand());
 root.Subcommands.Add(PortsBenchmark.Command());
 root.Subcommands.Add(PortsBenchmark.SenderCommand());

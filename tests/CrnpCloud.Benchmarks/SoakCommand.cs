@@ -12,7 +12,10 @@ namespace CrnpCloud.Benchmarks;
 /// registration churn through the edge, and every interval one fault at random (kill -9 of a worker,
 /// edge restart, kill -9 of the edge, ingest restart, kill -9 of the ingest, redis-server kill -9).
 /// Prints progress and, at the end, the ledger (whose registration check asks again on RETRY, up to
-/// its recovery time: the last fault may have been a redis-server restart a moment before).
+/// its recovery time: the last fault may have been a redis-server restart a moment before). With
+/// <c>--sentinel</c> the store is a Sentinel topology (master + 2 replicas + 3 Sentinels) with
+/// <c>--min-replicas</c> (default 1), and the Redis fault is a failover instead: kill -9 of the
+/// master (restarted as a replica once a replica is promoted) or SIGSTOP of the master for 10 s.
 /// </summary>
 internal static class SoakCommand
 {
@@ -22,14 +25,50 @@ internal static class SoakCommand
         var clients = new Option<int>("--clients") { Description = "receiving clients", DefaultValueFactory = _ => 50 };
         var workers = new Option<int>("--workers") { Description = "delivery worker processes", DefaultValueFactory = _ => 2 };
         var interval = new Option<double>("--fault-every") { Description = "seconds between faults", DefaultValueFactory = _ => 20 };
-        var command = new Command("soak", "mixed load with the chaos loop, then the ledger (issue 10)") { minutes, clients, workers, interval };
-        command.SetAction((r, token) => RunAsync(r.GetValue(minutes), r.GetValue(clients), r.GetValue(workers), r.GetValue(interval), token));
+        var sentinel = new Option<bool>("--sentinel") { Description = "the store is a Sentinel topology; Redis faults are failovers (issue 16)" };
+        var minReplicas = new Option<int>("--min-replicas") { Description = "Crnp:Store:MinReplicas with --sentinel", DefaultValueFactory = _ => 1 };
+        var command = new Command("soak", "mixed load with the chaos loop, then the ledger (issue 10)") { minutes, clients, workers, interval, sentinel, minReplicas };
+        command.SetAction(async (r, token) =>
+        {
+            if (!r.GetValue(sentinel))
+            {
+                await using var rig = await ChaosRig.StartAsync(r.GetValue(clients), r.GetValue(workers));
+                return await RunAsync(rig, null, r.GetValue(minutes), r.GetValue(workers), r.GetValue(interval), token);
+            }
+            await using var topology = await RedisSentinel.StartAsync();
+            await using var onSentinel = await ChaosRig.StartAsync(r.GetValue(clients), r.GetValue(workers), topology.ConnectionString,
+                new Dictionary<string, string> { ["Crnp__Store__MinReplicas"] = r.GetValue(minReplicas).ToString(CultureInfo.InvariantCulture) });
+            return await RunAsync(onSentinel, topology, r.GetValue(minutes), r.GetValue(workers), r.GetValue(interval), token);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(double minutes, int clients, int workers, double faultEvery, CancellationToken cancellationToken)
+    // kill -9 of the master (restarted as a replica once another is promoted), or SIGSTOP for 10 s.
+    private static async Task<string> FailOverAsync(RedisSentinel topology, bool kill)
     {
-        await using var rig = await ChaosRig.StartAsync(clients, workers);
+        var master = await topology.MasterPortAsync();
+        if (kill)
+        {
+            await topology.KillAsync(master);
+            await topology.WaitForNewMasterAsync(master, TimeSpan.FromSeconds(60));
+            await topology.RestartAsync(master);
+            return "kill -9 of the Redis master";
+        }
+        topology.Stop(master);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            topology.Continue(master);
+        }
+        return "SIGSTOP of the Redis master for 10 s";
+    }
+
+    private static async Task<int> RunAsync(ChaosRig rig, RedisSentinel? topology, double minutes, int workers, double faultEvery, CancellationToken cancellationToken)
+    {
+        var clients = rig.Listeners.Count;
         GrpcChannel? channel = null;
         var channelPort = 0;
         rig.StartPublishing(async (port, n, token) =>
@@ -76,7 +115,7 @@ internal static class SoakCommand
             }
         });
 
-        Console.WriteLine($"soak: {minutes} min, {clients} clients, {workers} workers, a fault every {faultEvery} s");
+        Console.WriteLine($"soak: {minutes} min, {clients} clients, {workers} workers, a fault every {faultEvery} s{(topology is null ? "" : ", through Sentinel")}");
         var random = new Random(20261123);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromMinutes(minutes))
@@ -99,7 +138,16 @@ internal static class SoakCommand
                 case 2: await rig.KillEdgeAsync(); break;
                 case 3: await rig.RestartIngestAsync(); break;
                 case 4: await rig.KillIngestAsync(); break;
-                default: await rig.KillRedisAsync(); break;
+                default:
+                    if (topology is null)
+                    {
+                        await rig.KillRedisAsync();
+                    }
+                    else
+                    {
+                        name = await FailOverAsync(topology, random.Next(2) == 0);
+                    }
+                    break;
             }
             var rss = string.Join(", ", rig.Processes.Select(p => $"{p.Name} {p.Process.Usage().PeakRssMiB:F0}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -7,16 +7,18 @@ using CrnpCloud.Protocol;
 namespace CrnpCloud.Testing;
 
 /// <summary>
-/// CrnpCloud as processes on a real redis-server (an fsync per write), with CRNP clients registered
-/// through the edge, a publisher that counts an event as acknowledged only when the ingest answered,
-/// faults on demand (kill -9 of a worker, of the edge, of the ingest; edge/ingest restarts with SIGTERM;
-/// redis-server kill -9), and a ledger check. Used by the chaos test and by the soak command.
+/// CrnpCloud as processes on a real redis-server (an fsync per write) or on a store the caller runs
+/// (a Sentinel topology), with CRNP clients registered through the edge, a publisher that counts an
+/// event as acknowledged only when the ingest answered, faults on demand (kill -9 of a worker, of the
+/// edge, of the ingest; edge/ingest restarts with SIGTERM; redis-server kill -9), and a ledger check.
+/// Used by the chaos test, the Sentinel failover tests and by the soak command.
 /// </summary>
 public sealed class ChaosRig : IAsyncDisposable
 {
     private readonly Dictionary<string, string> _env;
     private readonly List<ServiceProcess> _workers = [];
     private readonly List<int> _acknowledged = [];
+    private readonly List<long> _acknowledgedAt = [];
     private readonly List<string> _problems = [];
     private readonly CancellationTokenSource _stop = new();
     private ServiceProcess _edge = null!;
@@ -24,14 +26,17 @@ public sealed class ChaosRig : IAsyncDisposable
     private Task _publisher = Task.CompletedTask;
     private int _ingestPort;
 
-    private ChaosRig(RedisServer redis, Dictionary<string, string> env, List<CrnpTestListener> listeners)
+    private readonly RedisServer? _redis;
+
+    private ChaosRig(RedisServer? redis, Dictionary<string, string> env, List<CrnpTestListener> listeners)
     {
-        Redis = redis;
+        _redis = redis;
         _env = env;
         Listeners = listeners;
     }
 
-    public RedisServer Redis { get; }
+    /// <summary>The rig's own redis-server (not there when the caller runs the store).</summary>
+    public RedisServer Redis => _redis ?? throw new InvalidOperationException("this rig runs on the caller's store");
 
     public IReadOnlyList<CrnpTestListener> Listeners { get; }
 
@@ -57,9 +62,29 @@ public sealed class ChaosRig : IAsyncDisposable
     public static async Task<ChaosRig> StartAsync(int clients, int workers)
     {
         var redis = await RedisServer.StartAsync("always");
+        try
+        {
+            return await StartAsync(clients, workers, redis, redis.ConnectionString, new Dictionary<string, string>());
+        }
+        catch
+        {
+            await redis.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The services on a store the caller runs and disposes (e.g. a <see cref="RedisSentinel"/>), with
+    /// extra settings in the environment (e.g. <c>Crnp__Store__MinReplicas</c>).
+    /// </summary>
+    public static Task<ChaosRig> StartAsync(int clients, int workers, string storeConnection, IReadOnlyDictionary<string, string> settings) =>
+        StartAsync(clients, workers, null, storeConnection, settings);
+
+    private static async Task<ChaosRig> StartAsync(int clients, int workers, RedisServer? redis, string storeConnection, IReadOnlyDictionary<string, string> settings)
+    {
         var env = new Dictionary<string, string>
         {
-            ["Crnp__Store__Redis"] = redis.ConnectionString,
+            ["Crnp__Store__Redis"] = storeConnection,
             ["Crnp__Store__KeyPrefix"] = RedisStores.UniquePrefix(),
             ["Crnp__Edge__Port"] = "0",
             ["Crnp__Ingest__Port"] = "0",
@@ -69,6 +94,10 @@ public sealed class ChaosRig : IAsyncDisposable
             ["Crnp__Delivery__RetryInterval"] = "00:00:00.200",
             ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
         };
+        foreach (var (key, value) in settings)
+        {
+            env[key] = value;
+        }
         var rig = new ChaosRig(redis, env, [.. Enumerable.Range(0, clients).Select(_ => CrnpTestListener.Start())]);
         rig._edge = ServiceProcess.Start("CrnpCloud.Edge", env);
         rig._ingest = ServiceProcess.Start("CrnpCloud.Ingest", env);
@@ -97,7 +126,25 @@ public sealed class ChaosRig : IAsyncDisposable
     /// must carry the number in <c>state_list[0]</c> and use it in an idempotency key; a throw means
     /// not acknowledged, and the same number is tried again.
     /// </summary>
-    public void StartPublishing(Func<int, int, CancellationToken, Task> publish, TimeSpan pause)
+    public void StartPublishing(Func<int, int, CancellationToken, Task> publish, TimeSpan pause) =>
+        StartPublishing(publish, _ => pause);
+
+    /// <summary>
+    /// <see cref="StartPublishing(Func{int, int, CancellationToken, Task}, TimeSpan)"/> at a steady
+    /// rate: event n is sent no earlier than n / rate seconds after the start; behind schedule (after
+    /// an outage) it catches up without pausing.
+    /// </summary>
+    public void StartPublishingAt(Func<int, int, CancellationToken, Task> publish, double eventsPerSecond)
+    {
+        var start = Stopwatch.GetTimestamp();
+        StartPublishing(publish, n =>
+        {
+            var due = TimeSpan.FromSeconds(n / eventsPerSecond) - Stopwatch.GetElapsedTime(start);
+            return due > TimeSpan.Zero ? due : TimeSpan.Zero;
+        });
+    }
+
+    private void StartPublishing(Func<int, int, CancellationToken, Task> publish, Func<int, TimeSpan> pauseBefore)
     {
         _publisher = Task.Run(async () =>
         {
@@ -110,9 +157,14 @@ public sealed class ChaosRig : IAsyncDisposable
                     lock (_acknowledged)
                     {
                         _acknowledged.Add(n);
+                        _acknowledgedAt.Add(Stopwatch.GetTimestamp());
                     }
                     n++;
-                    await Task.Delay(pause, _stop.Token);
+                    var pause = pauseBefore(n);
+                    if (pause > TimeSpan.Zero)
+                    {
+                        await Task.Delay(pause, _stop.Token);
+                    }
                 }
                 catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                 {
@@ -125,6 +177,50 @@ public sealed class ChaosRig : IAsyncDisposable
             }
         });
     }
+
+    /// <summary>
+    /// The longest time without an acknowledgement that ended after <paramref name="since"/> (a
+    /// <see cref="Stopwatch.GetTimestamp"/> value): how long publishing was unavailable around a fault.
+    /// </summary>
+    public TimeSpan LongestAcknowledgementGap(long since)
+    {
+        lock (_acknowledged)
+        {
+            var longest = TimeSpan.Zero;
+            for (var i = 1; i < _acknowledgedAt.Count; i++)
+            {
+                if (_acknowledgedAt[i] > since)
+                {
+                    var gap = Stopwatch.GetElapsedTime(_acknowledgedAt[i - 1], _acknowledgedAt[i]);
+                    longest = gap > longest ? gap : longest;
+                }
+            }
+            return longest;
+        }
+    }
+
+    /// <summary>
+    /// The resync rule at work (DeliveryWorker: the store instance changed): how many partitions the
+    /// running workers resynchronised and how many current-state events they queued for it.
+    /// </summary>
+    public (int Partitions, int Events) Resyncs()
+    {
+        var partitions = 0;
+        var events = 0;
+        foreach (var line in _workers.SelectMany(w => w.Output))
+        {
+            var match = ResyncLine.Match(line);
+            if (match.Success)
+            {
+                partitions++;
+                events += int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+        }
+        return (partitions, events);
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex ResyncLine =
+        new(@"the store changed from \S+ to \S+ \(failover or restart\); queued (\d+) ", System.Text.RegularExpressions.RegexOptions.Compiled);
 
     public Task WaitForProgressAsync(int more, string after, TimeSpan? timeout = null)
     {
@@ -205,6 +301,7 @@ public sealed class ChaosRig : IAsyncDisposable
             acked = [.. _acknowledged];
         }
         var missing = 0L;
+        var lost = 0;
         try
         {
             await Eventually.TrueAsync(() => Task.FromResult(Listeners.All(l => acked.All(new HashSet<int>(Numbers(l)).Contains))),
@@ -213,6 +310,8 @@ public sealed class ChaosRig : IAsyncDisposable
         catch (TimeoutException)
         {
             missing = Listeners.Sum(l => acked.Except(Numbers(l)).LongCount());
+            var received = Listeners.Select(l => new HashSet<int>(Numbers(l))).ToList();
+            lost = acked.Count(n => received.Any(r => !r.Contains(n)));
         }
 
         long duplicates = 0;
@@ -257,7 +356,7 @@ public sealed class ChaosRig : IAsyncDisposable
         {
             Collect(process);
         }
-        return new Report(acked.Length, Listeners.Count, missing, backwards, duplicates, unregistered, Faults, [.. _problems]);
+        return new Report(acked.Length, Listeners.Count, missing, backwards, duplicates, unregistered, Faults, [.. _problems]) { LostEvents = lost };
     }
 
     /// <summary>
@@ -307,17 +406,23 @@ public sealed class ChaosRig : IAsyncDisposable
         {
             await listener.DisposeAsync();
         }
-        await Redis.DisposeAsync();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
     }
 
     /// <summary>What a chaos run did to the ledger.</summary>
     public sealed record Report(int Acknowledged, int Clients, long Missing, IReadOnlyList<string> Backwards, long Duplicates,
         IReadOnlyList<string> Unregistered, int Faults, IReadOnlyList<string> Problems)
     {
+        /// <summary>Acknowledged events that at least one client never received.</summary>
+        public int LostEvents { get; init; }
+
         public bool Clean => Missing == 0 && Backwards.Count == 0 && Unregistered.Count == 0 && Problems.Count == 0;
 
         public override string ToString() =>
-            $"ledger: {Acknowledged} acknowledged events x {Clients} clients after {Faults} faults; missing {Missing}, backwards {Backwards.Count}, " +
+            $"ledger: {Acknowledged} acknowledged events x {Clients} clients after {Faults} faults; missing {Missing} ({LostEvents} events), backwards {Backwards.Count}, " +
             $"duplicates {Duplicates}, registrations lost {Unregistered.Count}, unhandled exceptions logged {Problems.Count} -> {(Clean ? "CLEAN" : "FAILED")}";
     }
 }
