@@ -3,8 +3,8 @@ using CrnpCloud.Ingest.V1;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
 using Grpc.Core;
-using StatusCode = CrnpCloud.Protocol.StatusCode;
 using Grpc.Net.Client;
+using StatusCode = CrnpCloud.Protocol.StatusCode;
 
 namespace CrnpCloud.EndToEnd.Tests;
 
