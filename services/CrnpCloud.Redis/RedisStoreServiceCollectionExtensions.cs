@@ -1,6 +1,7 @@
 using CrnpCloud.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -10,8 +11,9 @@ namespace CrnpCloud.Redis;
 public static class RedisStoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Uses Redis as the store when <c>Crnp:Store:Redis</c> is set; otherwise leaves the choice to the
-    /// service (the embedded in-memory store).
+    /// The store, from section <c>Crnp:Store</c>: Redis when <c>Crnp:Store:Redis</c> is set; otherwise the
+    /// embedded in-memory store, with the same validated retention settings (<c>LogMaxLength</c>,
+    /// <c>DeadLetterMaxCount</c>, <c>DeadLetterMaxAge</c>) and partition count.
     /// </summary>
     public static IHostApplicationBuilder AddCrnpRedisStore(this IHostApplicationBuilder builder)
     {
@@ -22,6 +24,15 @@ public static class RedisStoreServiceCollectionExtensions
         var connection = builder.Configuration.GetSection(RedisStoreOptions.Section)[nameof(RedisStoreOptions.Redis)];
         if (string.IsNullOrWhiteSpace(connection))
         {
+            builder.Services.TryAddSingleton<ICrnpStore>(sp =>
+            {
+                var options = sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value;
+                return new InMemoryStore(sp.GetService<TimeProvider>(), options.Partitions)
+                {
+                    LogMaxLength = options.LogMaxLength,
+                    DeadLetters = new DeadLetterLimits { DeadLetterMaxCount = options.DeadLetterMaxCount, DeadLetterMaxAge = options.DeadLetterMaxAge },
+                };
+            });
             return builder;
         }
 
