@@ -29,6 +29,9 @@ public sealed class ReplayTests(RedisServerFixture redis) : IClassFixture<RedisS
             ["Crnp__Ingest__AdminTokens"] = AdminToken,
             ["Crnp__Ingest__PublishTokens"] = PublishToken,
             ["Crnp__Store__LogMaxLength"] = "1000",
+            // Retries far enough apart that all three events below are queued before the refusing
+            // client is removed (200 ms apart, a slow first publish sometimes found it gone already).
+            ["Crnp__Delivery__RetryInterval"] = "00:00:01.500",
         });
         using var channel = GrpcChannel.ForAddress("http://" + cluster.Ingest);
         var admin = new Admin.AdminClient(channel);
@@ -80,6 +83,18 @@ public sealed class ReplayTests(RedisServerFixture redis) : IClassFixture<RedisS
         Assert.True(events.ExitCode == 0, events.Errors);
         Assert.Contains($"#{missed[2]}", events.Output, StringComparison.Ordinal);
         Assert.Contains("EC_Cluster/ESC_cluster_membership  node_list=m3", events.Output, StringComparison.Ordinal);
+
+        // `events --follow` keeps printing what is published after it started, until stopped.
+        await using (var follow = Crnpctl.Start("events", "--follow", "--ingest", cluster.Ingest, "--token", AdminToken))
+        {
+            await follow.WaitForAsync(() => follow.Output.Any(l => l.Contains("node_list=m3", StringComparison.Ordinal)), "events --follow printed the log so far");
+            var later = (await ingest.PublishAsync(new PublishRequest { Event = Member("after-follow") }, publishHeaders)).Sequence;
+            await follow.WaitForAsync(() => follow.Output.Any(l => l.Contains($"#{later}", StringComparison.Ordinal) && l.Contains("node_list=after-follow", StringComparison.Ordinal)),
+                "events --follow printed the event published after it started");
+            Assert.False(follow.HasExited, follow.Transcript());
+        }
+        await listener.WaitForAsync(7);
+        Assert.Equal("after-follow", Node(listener.Events[6]));
         var filler = await Crnpctl.RunAsync("publish", "--ingest", cluster.Ingest, "--token", PublishToken, "--class", "EC_Cluster", "--subclass", "ESC_cluster_rg_state",
             "--nv", "rg_name=filler", "--count", "1300", "--rate", "0", "--json");
         Assert.True(filler.ExitCode == 0, filler.Errors);
@@ -92,7 +107,7 @@ public sealed class ReplayTests(RedisServerFixture redis) : IClassFixture<RedisS
         // A publish token may not replay.
         var denied = await Assert.ThrowsAsync<RpcException>(async () => await admin.ReplayAsync(new ReplayRequest { Address = address.ToString(), DeadLetters = true }, publishHeaders));
         Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, denied.StatusCode);
-        Assert.Equal(6, listener.Events.Count);
+        Assert.Equal(7, listener.Events.Count);
     }
 
     private static Event Member(string node) => new()
