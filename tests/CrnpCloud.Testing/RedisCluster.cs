@@ -53,7 +53,7 @@ public sealed class RedisCluster : IAsyncDisposable
             var node = Path.Combine(Directory, port.ToString(CultureInfo.InvariantCulture));
             System.IO.Directory.CreateDirectory(node);
             // The bus port is set apart: port + 10000 (the default) may be taken, or past 65535.
-            _processes.Add(StartProcess("redis-server",
+            _processes.Add(Tool.Start("redis-server",
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                 "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(node, "nodes.conf"),
                 "--cluster-port", RedisServer.FreePort().ToString(CultureInfo.InvariantCulture),
@@ -137,26 +137,6 @@ public sealed class RedisCluster : IAsyncDisposable
         {
             // A leftover temp dir is harmless.
         }
-    }
-
-    private static Process StartProcess(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(info) ?? throw new InvalidOperationException(file + " did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 
     private static async Task<string?> TryCliAsync(int port, params string[] command)

@@ -94,7 +94,7 @@ public sealed class RedisSentinel : IAsyncDisposable
                 $"sentinel failover-timeout {ServiceName} {failoverTimeout}",
                 $"sentinel parallel-syncs {ServiceName} 2",
                 ""));
-            _sentinels.Add(StartProcess("redis-sentinel", file));
+            _sentinels.Add(Tool.Start("redis-sentinel", file));
         }
         await WaitHealthyAsync(DataPorts.Count - 1, TimeSpan.FromSeconds(60));
     }
@@ -288,7 +288,7 @@ public sealed class RedisSentinel : IAsyncDisposable
             "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir,
             "--appendonly", "no", "--save", "", "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
         ];
-        return StartProcess("redis-server", replicaOf is { } master ? [.. args, "--replicaof", "127.0.0.1", master.ToString(CultureInfo.InvariantCulture)] : args);
+        return Tool.Start("redis-server", replicaOf is { } master ? [.. args, "--replicaof", "127.0.0.1", master.ToString(CultureInfo.InvariantCulture)] : args);
     }
 
     private static Dictionary<string, string> Fields(object? reply)
@@ -311,26 +311,6 @@ public sealed class RedisSentinel : IAsyncDisposable
     {
         using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
-    }
-
-    private static Process StartProcess(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(info) ?? throw new InvalidOperationException(file + " did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace CrnpCloud.Testing;
 
-/// <summary>Runs a command-line tool to its end and returns its exit code and output.</summary>
+/// <summary>Runs a command-line tool to its end (<see cref="Run"/>), or starts a long-running one (<see cref="Start"/>).</summary>
 public static class Tool
 {
     public static (int Code, string Output, string Errors) Run(string file, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
@@ -25,5 +25,29 @@ public static class Tool
             throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout}");
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>
+    /// Starts a long-running process (a redis-server, a redis-sentinel) whose output is read and
+    /// dropped, so a full pipe never blocks it. The caller stops and disposes it.
+    /// </summary>
+    public static Process Start(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException(file + " did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 }
