@@ -6,7 +6,7 @@ namespace CrnpCloud.Delivery;
 /// The one delivery loop of a client: at most one runs at a time, so the client's entries go out
 /// strictly in sequence. A signal while it runs makes it look again before it exits.
 /// </summary>
-internal sealed class ClientLoop(CallbackAddress client, OwnedPartition partition, Deliverer deliverer)
+internal sealed class ClientLoop(CallbackAddress client, IHeldPartition partition, Deliverer deliverer)
 {
     private readonly Lock _gate = new();
     private readonly ClientStanding _standing = new();

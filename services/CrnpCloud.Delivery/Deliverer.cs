@@ -42,7 +42,7 @@ internal sealed class Deliverer(
     }
 
     /// <summary>Delivers until the queue is empty (true) or it must stop; false when it should try again later.</summary>
-    public async Task<bool> DrainAsync(CallbackAddress client, OwnedPartition partition, ClientStanding standing)
+    public async Task<bool> DrainAsync(CallbackAddress client, IHeldPartition partition, ClientStanding standing)
     {
         var settings = options.CurrentValue;
         try
@@ -110,7 +110,7 @@ internal sealed class Deliverer(
         }
     }
 
-    private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, OwnedPartition partition, ClientStanding standing, DeliveryOptions settings)
+    private async Task<Outcome> DeliverAsync(CallbackAddress client, QueueEntry entry, IHeldPartition partition, ClientStanding standing, DeliveryOptions settings)
     {
         var document = _documents.For(entry.Event);
         var (retries, retryInterval) = settings.RetryFor(client);
@@ -186,7 +186,7 @@ internal sealed class Deliverer(
     /// false when the lease lapsed or the partition stopped (nothing to count against the client).
     /// Throws <see cref="DeliveryFailedException"/> when the client failed it.
     /// </summary>
-    private async Task<bool> AttemptAsync(CallbackAddress client, byte[] document, OwnedPartition partition, ClientStanding standing, DeliveryOptions settings)
+    private async Task<bool> AttemptAsync(CallbackAddress client, byte[] document, IHeldPartition partition, ClientStanding standing, DeliveryOptions settings)
     {
         while (true)
         {

@@ -9,7 +9,7 @@ namespace CrnpCloud.Delivery;
 /// local deadline set short of the lease's expiry, so it stops before anyone else can take over;
 /// <see cref="Lapsed"/> fires at that deadline, so no delivery attempt outlives the lease it runs under.
 /// </summary>
-internal sealed class OwnedPartition : ILeaseGuard
+internal sealed class OwnedPartition : IHeldPartition
 {
     private readonly ConcurrentDictionary<CallbackAddress, ClientLoop> _loops = new();
     private readonly CancellationTokenSource _stop = new();
