@@ -26,6 +26,9 @@ public sealed class SentinelConnection : IDisposable
     private volatile Connected? _current;
     private volatile string? _named;
     private int _asking;
+    private int _askAgain;
+    private int _switches;
+    private volatile string? _demoted;
     private int _reconfiguring;
     private int _disposed;
 
@@ -34,7 +37,7 @@ public sealed class SentinelConnection : IDisposable
         _sentinels = sentinels;
         _data = data;
         _service = service;
-        _sentinels.GetSubscriber().Subscribe(RedisChannel.Literal("+switch-master"), (_, _) => _ = AskAsync(), CommandFlags.FireAndForget);
+        _sentinels.GetSubscriber().Subscribe(RedisChannel.Literal("+switch-master"), (_, message) => OnSwitchMaster(message), CommandFlags.FireAndForget);
         _timer = new Timer(_ => _ = AskAsync(), null, Interval, Interval);
     }
 
@@ -112,16 +115,41 @@ public sealed class SentinelConnection : IDisposable
         _current?.Multiplexer.Dispose();
     }
 
+    // "+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>": the primary of our service
+    // changed. The old one is not trusted from this moment (Verify refuses until the Sentinels have
+    // been asked again), and not even when a majority still names it (the other Sentinels learn of the
+    // switch from the one that made it up to a couple of seconds later): nothing more is sent to a
+    // node that may come back from a partition still calling itself primary.
+    private void OnSwitchMaster(RedisValue message)
+    {
+        var parts = ((string?)message)?.Split(' ') ?? [];
+        if (parts.Length >= 5 && parts[0] == _service)
+        {
+            _demoted = $"{parts[1]}:{parts[2]}";
+            Interlocked.Increment(ref _switches);
+            _named = null;
+        }
+        _ = AskAsync();
+    }
+
     // A majority of the configured Sentinels must name the same primary (a lone Sentinel may be the
-    // partitioned, stale one); otherwise none is trusted and the store waits.
+    // partitioned, stale one); otherwise none is trusted and the store waits. A request that arrives
+    // while the Sentinels are being asked is not dropped: they are asked again right after (an answer
+    // read just before a switch would otherwise stand until the next timer tick).
     private async Task AskAsync()
     {
-        if (Volatile.Read(ref _disposed) == 1 || Interlocked.Exchange(ref _asking, 1) == 1)
+        if (Volatile.Read(ref _disposed) == 1)
         {
+            return;
+        }
+        if (Interlocked.Exchange(ref _asking, 1) == 1)
+        {
+            Volatile.Write(ref _askAgain, 1);
             return;
         }
         try
         {
+            var switches = Volatile.Read(ref _switches);
             var servers = _sentinels.GetServers();
             var answers = await Task.WhenAll(servers.Select(async s =>
             {
@@ -136,10 +164,23 @@ public sealed class SentinelConnection : IDisposable
             }));
             var named = answers.OfType<string>().GroupBy(a => a, StringComparer.OrdinalIgnoreCase).OrderByDescending(g => g.Count()).FirstOrDefault();
             var primary = named is not null && named.Count() * 2 > servers.Length ? named.Key : null;
-            _named = primary;
-            if (primary is not null && !string.Equals(_current?.Primary, primary, StringComparison.OrdinalIgnoreCase))
+            if (primary is not null && string.Equals(primary, _demoted, StringComparison.OrdinalIgnoreCase))
             {
-                await SwitchAsync(primary, named!.First());
+                // The majority has not heard of the announced switch yet: no primary until it has.
+                primary = null;
+            }
+            if (switches != Volatile.Read(ref _switches))
+            {
+                // A switch was announced while asking: these answers may predate it; ask again.
+                Volatile.Write(ref _askAgain, 1);
+            }
+            else
+            {
+                _named = primary;
+                if (primary is not null && !string.Equals(_current?.Primary, primary, StringComparison.OrdinalIgnoreCase))
+                {
+                    await SwitchAsync(primary, named!.First());
+                }
             }
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
@@ -149,6 +190,10 @@ public sealed class SentinelConnection : IDisposable
         finally
         {
             Volatile.Write(ref _asking, 0);
+        }
+        if (Interlocked.Exchange(ref _askAgain, 0) == 1)
+        {
+            await AskAsync();
         }
     }
 
