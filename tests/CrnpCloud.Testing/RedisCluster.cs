@@ -112,31 +112,8 @@ public sealed class RedisCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in _processes)
-        {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    await process.WaitForExitAsync();
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-            process.Dispose();
-        }
+        await Tool.StopAllAsync(_processes, Directory);
         _processes.Clear();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp dir is harmless.
-        }
     }
 
     private static async Task<string?> TryCliAsync(int port, params string[] command)

@@ -246,32 +246,9 @@ public sealed class RedisSentinel : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in _sentinels.Concat(_nodes.Values.OfType<Process>()))
-        {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    await process.WaitForExitAsync();
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-            process.Dispose();
-        }
+        await Tool.StopAllAsync([.. _sentinels, .. _nodes.Values.OfType<Process>()], Directory);
         _sentinels.Clear();
         _nodes.Clear();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp dir is harmless.
-        }
     }
 
     private async Task<int?> MasterSeenByAsync(int sentinel) =>

@@ -50,4 +50,33 @@ public static class Tool
         process.BeginErrorReadLine();
         return process;
     }
+
+    /// <summary>Kills the processes <see cref="Start"/> started (those still running) and deletes their working directory.</summary>
+    public static async Task StopAllAsync(IEnumerable<Process> processes, string directory)
+    {
+        foreach (var process in processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                    await process.WaitForExitAsync();
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+            process.Dispose();
+        }
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp dir is harmless.
+        }
+    }
 }
