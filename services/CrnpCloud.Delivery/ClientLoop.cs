@@ -6,7 +6,7 @@ namespace CrnpCloud.Delivery;
 /// The one delivery loop of a client: at most one runs at a time, so the client's entries go out
 /// strictly in sequence. A signal while it runs makes it look again before it exits.
 /// </summary>
-internal sealed class ClientLoop(CallbackAddress client, IHeldPartition partition, Deliverer deliverer)
+internal sealed class ClientLoop(CallbackAddress client, IHeldPartition partition, QueueDrainer drainer)
 {
     private readonly Lock _gate = new();
     private readonly ClientStanding _standing = new();
@@ -31,7 +31,7 @@ internal sealed class ClientLoop(CallbackAddress client, IHeldPartition partitio
 
     private async Task RunAsync()
     {
-        deliverer.Telemetry.ClientLoops(1);
+        drainer.Telemetry.ClientLoops(1);
         try
         {
             while (true)
@@ -46,20 +46,20 @@ internal sealed class ClientLoop(CallbackAddress client, IHeldPartition partitio
                     _signaled = false;
                 }
 
-                if (!await deliverer.DrainAsync(client, partition, _standing))
+                if (!await drainer.DrainAsync(client, partition, _standing))
                 {
                     // The store was away or something unexpected happened: look again shortly.
                     lock (_gate)
                     {
                         _signaled = true;
                     }
-                    await deliverer.PauseAsync(partition.Stopping);
+                    await drainer.PauseAsync(partition.Stopping);
                 }
             }
         }
         finally
         {
-            deliverer.Telemetry.ClientLoops(-1);
+            drainer.Telemetry.ClientLoops(-1);
         }
     }
 }

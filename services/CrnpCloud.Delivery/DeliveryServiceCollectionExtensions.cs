@@ -27,9 +27,9 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<EventSender>();
         services.AddSingleton<ConnectionPools>();
         services.AddSingleton(sp => new DeliveryTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ConnectionPools>()));
-        services.AddSingleton<Deliverer>();
-        services.AddSingleton<DeliveryWorker>();
-        services.AddHostedService(sp => sp.GetRequiredService<DeliveryWorker>());
+        services.AddSingleton<QueueDrainer>();
+        services.AddSingleton<LeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.AddStoreReadiness().AddCheck<LeaseHealthCheck>("leases", tags: [ServiceDefaultsExtensions.ReadyTag]);
         services.AddMetrics();
         return builder;

@@ -6,7 +6,7 @@ namespace CrnpCloud.Delivery;
 /// What a client's delivery needs of the partition it runs under: the lease (for fenced acks and
 /// removals), whether it is still valid, the stop signal, and a way to report the lease lost. The
 /// references run one way: <see cref="OwnedPartition"/> starts <see cref="ClientLoop"/>s, which call
-/// <see cref="Deliverer"/>, which sees the partition only through this interface.
+/// <see cref="QueueDrainer"/>, which sees the partition only through this interface.
 /// </summary>
 internal interface IHeldPartition : ILeaseGuard
 {

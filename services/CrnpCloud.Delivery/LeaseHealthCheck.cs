@@ -7,11 +7,11 @@ namespace CrnpCloud.Delivery;
 /// Ready while lease rounds succeed: the last one completed within the lease TTL. (A worker may hold
 /// no partition at all when there are more workers than partitions; that is still ready.)
 /// </summary>
-internal sealed class LeaseHealthCheck(DeliveryWorker worker, IOptionsMonitor<DeliveryOptions> options, TimeProvider time) : IHealthCheck
+internal sealed class LeaseHealthCheck(LeaseKeeper leases, IOptionsMonitor<DeliveryOptions> options, TimeProvider time) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var last = worker.LastClaimTimestamp;
+        var last = leases.LastClaimTimestamp;
         if (last == 0)
         {
             return Task.FromResult(HealthCheckResult.Unhealthy("no lease round has completed yet"));

@@ -14,7 +14,7 @@ internal sealed class OwnedPartition : IHeldPartition
     private readonly ConcurrentDictionary<CallbackAddress, ClientLoop> _loops = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly IDeliveryStore _store;
-    private readonly Deliverer _deliverer;
+    private readonly QueueDrainer _drainer;
     private readonly TimeProvider _time;
     private readonly TimeSpan _rescanInterval;
     private IDisposable? _subscription;
@@ -23,12 +23,12 @@ internal sealed class OwnedPartition : IHeldPartition
     private volatile bool _lost;
     private volatile CancellationTokenSource _lapse;
 
-    public OwnedPartition(Lease lease, long validUntil, IDeliveryStore store, Deliverer deliverer, TimeProvider time, TimeSpan rescanInterval)
+    public OwnedPartition(Lease lease, long validUntil, IDeliveryStore store, QueueDrainer drainer, TimeProvider time, TimeSpan rescanInterval)
     {
         Lease = lease;
         _validUntil = validUntil;
         _store = store;
-        _deliverer = deliverer;
+        _drainer = drainer;
         _time = time;
         _rescanInterval = rescanInterval;
         _lapse = new CancellationTokenSource(Remaining(validUntil), time);
@@ -81,7 +81,7 @@ internal sealed class OwnedPartition : IHeldPartition
         {
             return;
         }
-        _loops.GetOrAdd(client, c => new ClientLoop(c, this, _deliverer)).Signal();
+        _loops.GetOrAdd(client, c => new ClientLoop(c, this, _drainer)).Signal();
     }
 
     /// <summary>Stops taking work and waits for in-flight deliveries of this partition to finish.</summary>
@@ -91,7 +91,7 @@ internal sealed class OwnedPartition : IHeldPartition
         _subscription?.Dispose();
         await _rescans;
         await Task.WhenAll(_loops.Values.Select(l => l.Completion));
-        _deliverer.Telemetry.Backlog(Lease.Partition, null);
+        _drainer.Telemetry.Backlog(Lease.Partition, null);
         _stop.Dispose();
         _lapse.Dispose();
     }
@@ -104,7 +104,7 @@ internal sealed class OwnedPartition : IHeldPartition
             try
             {
                 var backlog = await _store.ClientsWithWorkAsync(Lease.Partition, _stop.Token);
-                _deliverer.Telemetry.Backlog(Lease.Partition, backlog.Sum(b => b.Entries));
+                _drainer.Telemetry.Backlog(Lease.Partition, backlog.Sum(b => b.Entries));
                 foreach (var client in backlog)
                 {
                     Signal(client.Client);

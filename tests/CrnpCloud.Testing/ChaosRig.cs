@@ -200,7 +200,7 @@ public sealed class ChaosRig : IAsyncDisposable
     }
 
     /// <summary>
-    /// The resync rule at work (DeliveryWorker: the store instance changed): how many partitions the
+    /// The resync rule at work (LeaseKeeper: the store instance changed): how many partitions the
     /// running workers resynchronised and how many current-state events they queued for it.
     /// </summary>
     public (int Partitions, int Events) Resyncs()

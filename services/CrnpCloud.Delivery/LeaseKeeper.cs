@@ -10,13 +10,13 @@ namespace CrnpCloud.Delivery;
 /// for the next renewal: a worker short of its share announces it, the others run a round at once
 /// and shed, and announce what they released, which the short one claims at once (PROTOCOL.md section 9).
 /// </summary>
-internal sealed class DeliveryWorker(
+internal sealed class LeaseKeeper(
     IDeliveryStore store,
-    Deliverer deliverer,
+    QueueDrainer drainer,
     IOptionsMonitor<DeliveryOptions> options,
     DeliveryTelemetry telemetry,
     TimeProvider time,
-    ILogger<DeliveryWorker> logger) : BackgroundService
+    ILogger<LeaseKeeper> logger) : BackgroundService
 {
     private readonly Dictionary<int, OwnedPartition> _owned = [];
     private readonly SemaphoreSlim _nudge = new(0, 1);
@@ -120,7 +120,7 @@ internal sealed class DeliveryWorker(
                 owned.Renewed(validUntil);
                 continue;
             }
-            var started = new OwnedPartition(lease, validUntil, store, deliverer, time, settings.RescanInterval);
+            var started = new OwnedPartition(lease, validUntil, store, drainer, time, settings.RescanInterval);
             _owned[lease.Partition] = started;
             started.Start();
         }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace CrnpCloud.Delivery;
 
 /// <summary>
-/// Delivers a client's queue head first: send, and only then ack. A failed send is retried
+/// Drains a client's queue head first: send, and only then ack. A failed send is retried
 /// RetryCount times, RetryInterval apart, before the client is removed; later entries wait behind
 /// it. Connections in flight are bounded by two budgets (<see cref="ConnectionPools"/>): clients in
 /// good standing (<see cref="ClientStanding"/>) take the main one, the others (new to this worker,
@@ -14,7 +14,7 @@ namespace CrnpCloud.Delivery;
 /// after SuspectAfter moves over (a new client takes the main budget only when the suspect one is
 /// full), so a client that cannot be reached never holds what healthy clients need for longer than that.
 /// </summary>
-internal sealed class Deliverer(
+internal sealed class QueueDrainer(
     ICrnpStore store,
     IDeliveryStore delivery,
     EventSender sender,
@@ -22,8 +22,14 @@ internal sealed class Deliverer(
     IOptionsMonitor<DeliveryOptions> options,
     DeliveryTelemetry telemetry,
     TimeProvider time,
-    ILogger<Deliverer> logger)
+    ILoggerFactory loggers)
 {
+    /// <summary>
+    /// The log category, kept from this class's earlier name (Deliverer): the AllInOne host's
+    /// appsettings.json, and any deployment's Logging__LogLevel__ override, name it.
+    /// </summary>
+    internal const string LogCategory = "CrnpCloud.Delivery.Deliverer";
+
     // Many clients failing together (one failed switch) must not cost a log line each: a few per
     // interval, then a count of the rest (DeliveryTelemetry counts every attempt and removal).
     private const int LogBurst = 20;
@@ -31,6 +37,7 @@ internal sealed class Deliverer(
     private readonly LogThrottle _failureLog = new(time, LogInterval, LogBurst);
     private readonly LogThrottle _removalLog = new(time, LogInterval, LogBurst);
     private readonly DocumentCache _documents = new();
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategory);
 
     public DeliveryTelemetry Telemetry => telemetry;
 
@@ -70,7 +77,7 @@ internal sealed class Deliverer(
                     if (ack.Result == AckResult.LeaseLost)
                     {
                         partition.MarkLost();
-                        DeliveryLog.LeaseLost(logger, partition.Lease.Partition);
+                        DeliveryLog.LeaseLost(_logger, partition.Lease.Partition);
                         return true;
                     }
                     if (ack.QueueEmpty)
@@ -88,12 +95,12 @@ internal sealed class Deliverer(
         }
         catch (StoreUnavailableException)
         {
-            DeliveryLog.StoreUnavailable(logger, client.ToString());
+            DeliveryLog.StoreUnavailable(_logger, client.ToString());
             return false;
         }
         catch (Exception ex)
         {
-            DeliveryLog.Fault(logger, ex, client.ToString());
+            DeliveryLog.Fault(_logger, ex, client.ToString());
             return false;
         }
     }
@@ -132,7 +139,7 @@ internal sealed class Deliverer(
                     return Outcome.Stopped;
                 }
                 telemetry.Attempted(true, attempt, time.GetElapsedTime(started), time.GetUtcNow() - entry.Event.PublishedAt);
-                DeliveryLog.Delivered(logger, entry.Event.Sequence, client.ToString());
+                DeliveryLog.Delivered(_logger, entry.Event.Sequence, client.ToString());
                 return Outcome.Delivered;
             }
             catch (DeliveryFailedException ex)
@@ -148,7 +155,7 @@ internal sealed class Deliverer(
                 if (_failureLog.TryEnter(out var suppressed))
                 {
                     LogSuppressed(suppressed, "failed delivery attempts");
-                    DeliveryLog.AttemptFailed(logger, entry.Event.Sequence, client.ToString(), attempt, Math.Max(attempt, attempts), reason);
+                    DeliveryLog.AttemptFailed(_logger, entry.Event.Sequence, client.ToString(), attempt, Math.Max(attempt, attempts), reason);
                 }
             }
 
@@ -166,7 +173,7 @@ internal sealed class Deliverer(
         if (removal == AckResult.LeaseLost)
         {
             partition.MarkLost();
-            DeliveryLog.LeaseLost(logger, partition.Lease.Partition);
+            DeliveryLog.LeaseLost(_logger, partition.Lease.Partition);
             return Outcome.Stopped;
         }
         if (removal == AckResult.Done)
@@ -175,7 +182,7 @@ internal sealed class Deliverer(
             if (_removalLog.TryEnter(out var suppressed))
             {
                 LogSuppressed(suppressed, "client removals");
-                DeliveryLog.ClientRemoved(logger, client.ToString(), attempts, reason);
+                DeliveryLog.ClientRemoved(_logger, client.ToString(), attempts, reason);
             }
         }
         return Outcome.Removed;
@@ -246,11 +253,11 @@ internal sealed class Deliverer(
             catch (OperationCanceledException) when (putOff.IsCancellationRequested && !partition.Stopping.IsCancellationRequested)
             {
                 telemetry.Demoted(putOff: true);
-                DeliveryLog.PutOff(logger, client.ToString(), settings.SuspectAfter.TotalMilliseconds);
+                DeliveryLog.PutOff(_logger, client.ToString(), settings.SuspectAfter.TotalMilliseconds);
             }
             catch (LeaseLapsedException)
             {
-                DeliveryLog.AttemptLapsed(logger, client.ToString(), partition.Lease.Partition);
+                DeliveryLog.AttemptLapsed(_logger, client.ToString(), partition.Lease.Partition);
                 return false;
             }
             catch (DeliveryFailedException)
@@ -269,7 +276,7 @@ internal sealed class Deliverer(
     {
         if (count > 0)
         {
-            DeliveryLog.Suppressed(logger, count, what, LogBurst, LogInterval.TotalSeconds);
+            DeliveryLog.Suppressed(_logger, count, what, LogBurst, LogInterval.TotalSeconds);
         }
     }
 
@@ -283,7 +290,7 @@ internal sealed class Deliverer(
         }
         catch (StoreUnavailableException)
         {
-            DeliveryLog.StoreUnavailable(logger, client.ToString());
+            DeliveryLog.StoreUnavailable(_logger, client.ToString());
             return 0;
         }
     }
