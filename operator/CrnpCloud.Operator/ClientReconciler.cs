@@ -53,156 +53,234 @@ internal sealed partial class ClientReconciler(
             Forget(key);
             return null; // gone from the cache: its finalizer already ran
         }
-        var meta = obj.Metadata;
-        var finalizers = meta.Finalizers ?? [];
-        if (meta.DeletionTimestamp is not null)
+        if (obj.Metadata.DeletionTimestamp is not null)
         {
-            Forget(key);
-            if (finalizers.Contains(CrnpApi.Finalizer))
-            {
-                await RemoveAsync(obj.Status?.RegisteredAddress, leading);
-                meta.Finalizers = [.. finalizers.Where(f => f != CrnpApi.Finalizer)];
-                await ReplaceAsync(obj, leading);
-                Log.Unregistered(logger, key, obj.Status?.RegisteredAddress ?? "(none)");
-            }
+            await FinalizeAsync(key, obj, leading);
             return null;
         }
-        if (!finalizers.Contains(CrnpApi.Finalizer))
+        if (!HasFinalizer(obj))
         {
-            meta.Finalizers = [.. finalizers, CrnpApi.Finalizer];
-            await ReplaceAsync(obj, leading);
+            await AddFinalizerAsync(obj, leading);
             return null; // the update comes back through the watch
         }
 
-        var before = KubernetesJson.Serialize(obj.Status ?? new CrnpClientStatus());
-        var status = KubernetesJson.Deserialize<CrnpClientStatus>(before);
-        var generation = meta.Generation;
-        var now = time.GetUtcNow().UtcDateTime;
-        var events = new List<Note>();
-
+        var draft = ReadStatus(key, obj);
         if (!ClientSpecs.TryTypes(obj.Spec, out var types, out var invalid))
         {
-            Forget(key);
-            if (!Conditions.IsTrue(status.Conditions, Conditions.Registered) && Conditions.Find(status.Conditions, Conditions.Registered)?.Reason == "InvalidSpec"
-                && status.ObservedGeneration == generation)
-            {
-                return null;
-            }
-            await RemoveAsync(status.RegisteredAddress, leading);
-            status.RegisteredAddress = null;
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Registered, false, "InvalidSpec", invalid, generation, now);
-            status.ObservedGeneration = generation;
-            events.Add(new Note(true, "InvalidSpec", invalid));
-            await WriteStatusAsync(obj, status, before, events, leading);
+            await RefuseInvalidSpecAsync(draft, invalid, leading);
             return null;
         }
-
         var ip = await ClientSpecs.ResolveAsync(obj.Spec.Address, leading);
         if (ip is null)
         {
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Registered, false, "AddressUnresolved",
-                $"'{obj.Spec.Address}' does not resolve to an IP address; trying again in {RetryLater.TotalSeconds:0} s", generation, now);
-            status.ObservedGeneration = generation;
-            await WriteStatusAsync(obj, status, before, events, leading);
+            await ReportUnresolvedAsync(draft, leading);
             return RetryLater;
         }
-
         var desired = new CallbackAddress(ip, obj.Spec.Port);
-        if (status.RegisteredAddress is { } old && old != desired.ToString())
-        {
-            await RemoveAsync(old, leading); // the address moved (spec change, or the name resolves elsewhere now)
-            status.RegisteredAddress = null;
-        }
+        await RemoveMovedRegistrationAsync(draft.Status, desired, leading);
 
         var existing = await store.GetClientAsync(desired, leading);
-        var reRegister = obj.Spec.ReRegister == ClientSpecs.Always;
-        var wasRegistered = status.RegisteredAddress == desired.ToString() && Conditions.IsTrue(status.Conditions, Conditions.Registered);
-        var removal = Unreported(obj, status, desired);
-        if (removal is null && existing is null && wasRegistered)
+        var removal = await FindRemovalAsync(draft, desired, existing, leading);
+        if (await ReportRemovalAsync(draft, desired, existing, removal, leading))
         {
-            await removals.CatchUpAsync(leading); // gone before the feed's next poll?
-            removal = Unreported(obj, status, desired);
-        }
-        if (removal is not null)
-        {
-            var text = $"{desired} was removed at {removal.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} after failed deliveries: {removal.Reason}";
-            telemetry.Removed();
-            Log.Removed(logger, key, desired.ToString(), removal.Reason);
-            status.LastRemoval = new RemovalStatus { Time = removal.At.UtcDateTime, Reason = removal.Reason };
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Removed, true, RemovedAfterRetries, text, generation, now);
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Registered, false, RemovedAfterRetries, text, generation, now);
-            events.Add(new Note(true, "ClientRemoved", text));
-            if (!reRegister)
-            {
-                Forget(key);
-                status.RegisteredAddress = null;
-                status.Conditions = Conditions.Set(status.Conditions, Conditions.Registered, false, RemovedAfterRetries,
-                    text + "; reRegister is Never: it is declared again when the client registers again itself or the spec changes", generation, now);
-                status.ObservedGeneration = generation;
-                await WriteStatusAsync(obj, status, before, events, leading);
-                return null;
-            }
-        }
-        else if (existing is null && wasRegistered)
-        {
-            events.Add(new Note(true, "RegistrationLost",
-                $"{desired} is no longer in the server and the delivery pool did not remove it (lost with the store, or removed around the operator); registering it again"));
-        }
-        else if (existing is null && Conditions.IsTrue(status.Conditions, Conditions.Removed) && status.ObservedGeneration == generation && !reRegister)
-        {
-            Forget(key);
-            Log.Reconciled(logger, key, "unchanged (removed)");
             return null; // stays removed until the client registers again itself or the spec changes
         }
 
         var result = await EnsureRegisteredAsync(desired, existing, types, leading);
         if (result.Status != StatusCode.Ok)
         {
-            Forget(key);
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Registered, false, Reason(result.Status), result.Message, generation, now);
-            status.ObservedGeneration = generation;
-            await WriteStatusAsync(obj, status, before, events, leading);
+            await ReportRefusedAsync(draft, result, leading);
             return RetryLater;
         }
+        ReportRegistered(draft, desired, types.Count, existing, removal);
+        await ObserveDeliveriesAsync(draft, desired, leading);
+        await WriteStatusAsync(draft, leading);
+        return null;
+    }
 
-        status.RegisteredAddress = desired.ToString();
-        status.Conditions = Conditions.Set(status.Conditions, Conditions.Registered, true, "Registered",
-            $"registered as {desired} with {types.Count} event type(s)", generation, now);
+    private static bool HasFinalizer(CrnpClient obj) => obj.Metadata.Finalizers?.Contains(CrnpApi.Finalizer) == true;
+
+    // Being deleted: the declared registration goes with the resource, then the finalizer.
+    private async Task FinalizeAsync(string key, CrnpClient obj, CancellationToken leading)
+    {
+        Forget(key);
+        if (!HasFinalizer(obj))
+        {
+            return;
+        }
+        await RemoveAsync(obj.Status?.RegisteredAddress, leading);
+        obj.Metadata.Finalizers = [.. obj.Metadata.Finalizers!.Where(f => f != CrnpApi.Finalizer)];
+        await ReplaceAsync(obj, leading);
+        Log.Unregistered(logger, key, obj.Status?.RegisteredAddress ?? "(none)");
+    }
+
+    private async Task AddFinalizerAsync(CrnpClient obj, CancellationToken leading)
+    {
+        var finalizers = obj.Metadata.Finalizers ?? [];
+        obj.Metadata.Finalizers = [.. finalizers, CrnpApi.Finalizer];
+        await ReplaceAsync(obj, leading);
+    }
+
+    // The status as it is (to tell whether this reconcile changed it) and the copy it edits.
+    private Draft ReadStatus(string key, CrnpClient obj)
+    {
+        var before = KubernetesJson.Serialize(obj.Status ?? new CrnpClientStatus());
+        return new Draft(key, obj, before, KubernetesJson.Deserialize<CrnpClientStatus>(before), obj.Metadata.Generation, time.GetUtcNow().UtcDateTime);
+    }
+
+    // An invalid spec: no registration (an earlier one is removed), said once per generation.
+    private async Task RefuseInvalidSpecAsync(Draft draft, string invalid, CancellationToken leading)
+    {
+        Forget(draft.Key);
+        var status = draft.Status;
+        if (!Conditions.IsTrue(status.Conditions, Conditions.Registered) && Conditions.Find(status.Conditions, Conditions.Registered)?.Reason == "InvalidSpec"
+            && status.ObservedGeneration == draft.Generation)
+        {
+            return;
+        }
+        await RemoveAsync(status.RegisteredAddress, leading);
+        status.RegisteredAddress = null;
+        draft.SetCondition(Conditions.Registered, false, "InvalidSpec", invalid);
+        draft.Events.Add(new Note(true, "InvalidSpec", invalid));
+        await WriteStatusAsync(draft, leading);
+    }
+
+    private async Task ReportUnresolvedAsync(Draft draft, CancellationToken leading)
+    {
+        draft.SetCondition(Conditions.Registered, false, "AddressUnresolved",
+            $"'{draft.Obj.Spec.Address}' does not resolve to an IP address; trying again in {RetryLater.TotalSeconds:0} s");
+        await WriteStatusAsync(draft, leading);
+    }
+
+    // The address moved (spec change, or the name resolves elsewhere now): the old registration goes.
+    private async Task RemoveMovedRegistrationAsync(CrnpClientStatus status, CallbackAddress desired, CancellationToken leading)
+    {
+        if (status.RegisteredAddress is { } old && old != desired.ToString())
+        {
+            await RemoveAsync(old, leading);
+            status.RegisteredAddress = null;
+        }
+    }
+
+    // Whether the status says this address is registered.
+    private static bool WasRegistered(Draft draft, CallbackAddress desired) =>
+        draft.Status.RegisteredAddress == desired.ToString() && Conditions.IsTrue(draft.Status.Conditions, Conditions.Registered);
+
+    // A removal by the delivery pool not reported yet; when the registration is gone and the feed knows
+    // of none, the feed catches up first (gone before its next poll?).
+    private async Task<RemovalRecord?> FindRemovalAsync(Draft draft, CallbackAddress desired, ClientRegistration? existing, CancellationToken leading)
+    {
+        var removal = Unreported(draft.Obj, draft.Status, desired);
+        if (removal is null && existing is null && WasRegistered(draft, desired))
+        {
+            await removals.CatchUpAsync(leading);
+            removal = Unreported(draft.Obj, draft.Status, desired);
+        }
+        return removal;
+    }
+
+    /// <summary>
+    /// Reports what became of the registration: a removal by the delivery pool goes into the metrics, the
+    /// log, the status (lastRemoval, Removed, Registered) and a Warning Event; a registration lost some other
+    /// way gets a Warning Event (it is registered again). True when the client stays removed, which ends
+    /// this reconcile: reRegister is Never, and it was removed now or earlier (reported at this generation).
+    /// </summary>
+    private async Task<bool> ReportRemovalAsync(Draft draft, CallbackAddress desired, ClientRegistration? existing, RemovalRecord? removal, CancellationToken leading)
+    {
+        var reRegister = draft.Obj.Spec.ReRegister == ClientSpecs.Always;
         if (removal is not null)
         {
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Removed, false, "ReRegistered",
-                $"{Conditions.Find(status.Conditions, Conditions.Removed)!.Message}; registered again (reRegister: Always)", generation, now);
-            events.Add(new Note(false, "ReRegistered", $"{desired} registered again after its removal"));
+            var text = $"{desired} was removed at {removal.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} after failed deliveries: {removal.Reason}";
+            telemetry.Removed();
+            Log.Removed(logger, draft.Key, desired.ToString(), removal.Reason);
+            draft.Status.LastRemoval = new RemovalStatus { Time = removal.At.UtcDateTime, Reason = removal.Reason };
+            draft.SetCondition(Conditions.Removed, true, RemovedAfterRetries, text);
+            draft.SetCondition(Conditions.Registered, false, RemovedAfterRetries, text);
+            draft.Events.Add(new Note(true, "ClientRemoved", text));
+            if (reRegister)
+            {
+                return false;
+            }
+            Forget(draft.Key);
+            draft.Status.RegisteredAddress = null;
+            draft.SetCondition(Conditions.Registered, false, RemovedAfterRetries,
+                text + "; reRegister is Never: it is declared again when the client registers again itself or the spec changes");
+            await WriteStatusAsync(draft, leading);
+            return true;
+        }
+        if (existing is null && WasRegistered(draft, desired))
+        {
+            draft.Events.Add(new Note(true, "RegistrationLost",
+                $"{desired} is no longer in the server and the delivery pool did not remove it (lost with the store, or removed around the operator); registering it again"));
+            return false;
+        }
+        if (existing is null && Conditions.IsTrue(draft.Status.Conditions, Conditions.Removed) && draft.Status.ObservedGeneration == draft.Generation && !reRegister)
+        {
+            Forget(draft.Key);
+            Log.Reconciled(logger, draft.Key, "unchanged (removed)"); // removed earlier, and reported
+            return true;
+        }
+        return false;
+    }
+
+    // The store refused the registration (limits, or unavailable): said in the status, tried again later.
+    private async Task ReportRefusedAsync(Draft draft, RegistrationResult result, CancellationToken leading)
+    {
+        Forget(draft.Key);
+        draft.SetCondition(Conditions.Registered, false, Reason(result.Status), result.Message);
+        await WriteStatusAsync(draft, leading);
+    }
+
+    // Registered; after a removal, the Removed condition says how it came back.
+    private static void ReportRegistered(Draft draft, CallbackAddress desired, int types, ClientRegistration? existing, RemovalRecord? removal)
+    {
+        var status = draft.Status;
+        status.RegisteredAddress = desired.ToString();
+        draft.SetCondition(Conditions.Registered, true, "Registered", $"registered as {desired} with {types} event type(s)");
+        if (removal is not null)
+        {
+            draft.SetCondition(Conditions.Removed, false, "ReRegistered",
+                $"{Conditions.Find(status.Conditions, Conditions.Removed)!.Message}; registered again (reRegister: Always)");
+            draft.Events.Add(new Note(false, "ReRegistered", $"{desired} registered again after its removal"));
         }
         else if (Conditions.IsTrue(status.Conditions, Conditions.Removed))
         {
             var (why, message) = existing?.Origin == RegistrationOrigin.Dynamic
                 ? ("ClientReRegistered", "the client registered again itself; declared again")
                 : ("SpecChanged", "registered again after the spec changed");
-            status.Conditions = Conditions.Set(status.Conditions, Conditions.Removed, false, why, message, generation, now);
+            draft.SetCondition(Conditions.Removed, false, why, message);
         }
+    }
 
-        if (await delivery.GetDeliveryStatusAsync(desired, leading) is { } d)
+    // The store's view of the client's deliveries: sampled for the metrics every time, written to the
+    // status at most once per refresh tick.
+    private async Task ObserveDeliveriesAsync(Draft draft, CallbackAddress desired, CancellationToken leading)
+    {
+        if (await delivery.GetDeliveryStatusAsync(desired, leading) is not { } d)
         {
-            health.Observe(key, d);
-            var tick = Interlocked.Read(ref _tick);
-            if (!_figuresTick.TryGetValue(key, out var written) || written != tick)
-            {
-                _figuresTick[key] = tick;
-                status.Backlog = d.Backlog;
-                status.LastDeliveryTime = d.LastDelivery?.UtcDateTime;
-                status.LastDeliveredSequence = d.LastDeliveredSequence;
-                status.ConsecutiveFailures = d.ConsecutiveFailures;
-                status.LastFailure = d.LastFailure;
-                status.Conditions = d.ConsecutiveFailures == 0
-                    ? Conditions.Set(status.Conditions, Conditions.Delivering, true, "Delivering", "no failed delivery since the last success", generation, now)
-                    : Conditions.Set(status.Conditions, Conditions.Delivering, false, "DeliveryFailing",
-                        $"{d.ConsecutiveFailures} failed attempt(s) in a row; last: {d.LastFailure}", generation, now);
-            }
+            return;
         }
-        status.ObservedGeneration = generation;
-        await WriteStatusAsync(obj, status, before, events, leading);
-        return null;
+        health.Observe(draft.Key, d);
+        var tick = Interlocked.Read(ref _tick);
+        if (_figuresTick.TryGetValue(draft.Key, out var written) && written == tick)
+        {
+            return;
+        }
+        _figuresTick[draft.Key] = tick;
+        var status = draft.Status;
+        status.Backlog = d.Backlog;
+        status.LastDeliveryTime = d.LastDelivery?.UtcDateTime;
+        status.LastDeliveredSequence = d.LastDeliveredSequence;
+        status.ConsecutiveFailures = d.ConsecutiveFailures;
+        status.LastFailure = d.LastFailure;
+        if (d.ConsecutiveFailures == 0)
+        {
+            draft.SetCondition(Conditions.Delivering, true, "Delivering", "no failed delivery since the last success");
+        }
+        else
+        {
+            draft.SetCondition(Conditions.Delivering, false, "DeliveryFailing", $"{d.ConsecutiveFailures} failed attempt(s) in a row; last: {d.LastFailure}");
+        }
     }
 
     /// <summary>
@@ -294,12 +372,15 @@ internal sealed partial class ClientReconciler(
     }
 
     /// <summary>
-    /// Writes the status if it changed, then the Events: an Event follows the status that records its
-    /// cause, so a failed write (a conflict) retries both and a written one is never repeated.
+    /// Writes the status, observed at the resource's generation, if it changed, then the Events: an Event
+    /// follows the status that records its cause, so a failed write (a conflict) retries both and a
+    /// written one is never repeated.
     /// </summary>
-    private async Task WriteStatusAsync(CrnpClient obj, CrnpClientStatus status, string before, List<Note> events, CancellationToken leading)
+    private async Task WriteStatusAsync(Draft draft, CancellationToken leading)
     {
-        var changed = KubernetesJson.Serialize(status) != before;
+        var (obj, status) = (draft.Obj, draft.Status);
+        status.ObservedGeneration = draft.Generation;
+        var changed = KubernetesJson.Serialize(status) != draft.Before;
         if (changed)
         {
             obj.Status = status;
@@ -308,7 +389,7 @@ internal sealed partial class ClientReconciler(
                 obj, CrnpApi.Group, CrnpApi.Version, obj.Metadata.NamespaceProperty, CrnpApi.ClientPlural, obj.Metadata.Name, cancellationToken: leading);
         }
         Log.Reconciled(logger, $"{obj.Metadata.NamespaceProperty}/{obj.Metadata.Name}", changed ? "written" : "unchanged");
-        foreach (var note in events)
+        foreach (var note in draft.Events)
         {
             if (note.Warning)
             {
@@ -319,6 +400,28 @@ internal sealed partial class ClientReconciler(
                 await recorder.NormalAsync(obj, note.Reason, note.Message, leading);
             }
         }
+    }
+
+    /// <summary>
+    /// One reconcile's edit of a CrnpClient's status: the resource, its status as read (<see cref="Before"/>,
+    /// to tell whether anything changed), the copy being edited, and the Events to record once it is written.
+    /// </summary>
+    private sealed class Draft(string key, CrnpClient obj, string before, CrnpClientStatus status, long? generation, DateTime now)
+    {
+        public string Key { get; } = key;
+
+        public CrnpClient Obj { get; } = obj;
+
+        public string Before { get; } = before;
+
+        public CrnpClientStatus Status { get; } = status;
+
+        public long? Generation { get; } = generation;
+
+        public List<Note> Events { get; } = [];
+
+        public void SetCondition(string type, bool value, string reason, string message) =>
+            Status.Conditions = Conditions.Set(Status.Conditions, type, value, reason, message, Generation, now);
     }
 
     private sealed record Note(bool Warning, string Reason, string Message);
