@@ -34,11 +34,6 @@ internal sealed partial class OperatorRuntime(
     private const string ClientPrefix = "client:";
     private readonly ILogger _logger = loggers.CreateLogger<OperatorRuntime>();
 
-    /// <summary>The reflectors of the current leadership term (tests read them).</summary>
-    internal Reflector<CrnpClient, object>? ClientWatch { get; private set; }
-
-    internal Reflector<V1Node, V1NodeList>? NodeWatch { get; private set; }
-
     private Reflector<V1Deployment, V1DeploymentList>? _deploymentWatch;
     private Reflector<V1StatefulSet, V1StatefulSetList>? _statefulSetWatch;
     private Reflector<V1Pod, V1PodList>? _podWatch;
@@ -67,8 +62,6 @@ internal sealed partial class OperatorRuntime(
                     allowWatchBookmarks: watch ? true : null, resourceVersion: rv, timeoutSeconds: watch ? timeout : null, watch: watch, cancellationToken: ct),
                 _logger, time)
             : null;
-        ClientWatch = clientWatch;
-        NodeWatch = nodeWatch;
         if (options.ResourceGroups)
         {
             // Only opted-in workloads are listed (label selector at the API server); Pods all, since

@@ -31,9 +31,6 @@ internal sealed partial class Reflector<T, TList>(
     /// <summary>Completes when the first list is in the cache.</summary>
     public Task Synced => _synced.Task;
 
-    /// <summary>Re-lists done after a 410 (for tests and the log).</summary>
-    public int Relists { get; private set; }
-
     public T? Get(string key) => _cache.TryGetValue(key, out var value) ? value : null;
 
     public IReadOnlyList<T> Items => [.. _cache.Values];
@@ -62,7 +59,6 @@ internal sealed partial class Reflector<T, TList>(
             catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Gone)
             {
                 Gone(logger, name, version ?? "");
-                Relists++;
                 version = null;
             }
             catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or JsonException or KubernetesException)
@@ -141,7 +137,6 @@ internal sealed partial class Reflector<T, TList>(
                         if (status.Code == (int)HttpStatusCode.Gone)
                         {
                             Gone(logger, name, version);
-                            Relists++;
                             return await ListAsync(cancellationToken);
                         }
                         throw new KubernetesException(status);
@@ -152,7 +147,6 @@ internal sealed partial class Reflector<T, TList>(
         if (error is KubernetesException { Status.Code: (int)HttpStatusCode.Gone })
         {
             Gone(logger, name, version);
-            Relists++;
             return await ListAsync(cancellationToken);
         }
         if (error is not null)

@@ -16,17 +16,6 @@ internal sealed class WorkQueue(TimeProvider time)
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    public int Pending
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _queued.Count;
-            }
-        }
-    }
-
     public void Add(string key)
     {
         lock (_lock)
