@@ -6,7 +6,7 @@ namespace CrnpCloud.Core;
 /// The embedded store: everything in process memory behind one lock, which is what makes each
 /// operation atomic. For the all-in-one host and tests; state ends with the process.
 /// </summary>
-public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore, IDeliveryStore, ISettingsStore
+public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly Lock _lock = new();

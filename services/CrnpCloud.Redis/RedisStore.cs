@@ -13,7 +13,7 @@ namespace CrnpCloud.Redis;
 /// Reads are plain commands. When Redis cannot be reached the call fails fast with
 /// <see cref="StoreUnavailableException"/> and nothing was applied.
 /// </summary>
-public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsStore
+public sealed partial class RedisStore : ICrnpStore
 {
     private readonly IConnectionMultiplexer? _fixed;
     private readonly RedisStoreOptions _options;
