@@ -148,14 +148,6 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
         }
     }
 
-    public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default)
-    {
-        lock (_lock)
-        {
-            return Task.FromResult(RemoveEntry(client, entryId));
-        }
-    }
-
     private bool RemoveEntry(CallbackAddress client, string entryId)
     {
         if (!_clients.TryGetValue(client, out var state))

@@ -168,10 +168,6 @@ public sealed partial class RedisStore : ICrnpStore
             return entries;
         });
 
-    public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
-        Guard(async () => (int)((RedisResult[])(await Db.ScriptEvaluateAsync(
-            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client)]))!)[0] == 1);
-
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>
         Guard<IReadOnlyList<StoredEvent>>(async () =>

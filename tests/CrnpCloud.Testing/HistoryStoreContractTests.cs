@@ -72,7 +72,7 @@ public abstract class HistoryStoreContractTests
         var e2 = (await store.PublishAsync(Member(2))).Event.Sequence;
         var e3 = (await store.PublishAsync(Member(3))).Event.Sequence;
         var queued = await store.PeekQueueAsync(client, 10);
-        await store.AckAsync(client, queued[0].EntryId);
+        await store.AckLeasedAsync(client, queued[0].EntryId);
 
         var replay = await history.ReplayAsync(client, e1);
         var unknown = await history.ReplayAsync(Client(99), e1);
@@ -85,8 +85,8 @@ public abstract class HistoryStoreContractTests
         Assert.Contains(await delivery.ClientsWithWorkAsync(Partitioning.Of(client, delivery.Partitions)), b => b.Client == client && b.Entries == 4);
 
         // Each entry holds its own reference to the payload: acking the published ones keeps the replayed ones whole.
-        await store.AckAsync(client, queue[0].EntryId);
-        await store.AckAsync(client, queue[1].EntryId);
+        await store.AckLeasedAsync(client, queue[0].EntryId);
+        await store.AckLeasedAsync(client, queue[1].EntryId);
         var rest = await store.PeekQueueAsync(client, 10);
         Assert.Equal([("n2", e2), ("n3", e3)], rest.Select(e => (e.Event.Event.NameValues[0].Values[0], e.Event.Sequence)));
     }

@@ -357,10 +357,10 @@ public abstract class StoreContractTests
         var (second, _) = await store.PublishAsync(MembershipEvent(2), null);
         var head = (await store.PeekQueueAsync(Client(1), 1))[0];
 
-        Assert.True(await store.AckAsync(Client(1), head.EntryId));
-        Assert.False(await store.AckAsync(Client(1), head.EntryId));
+        Assert.True(await store.AckLeasedAsync(Client(1), head.EntryId));
+        Assert.False(await store.AckLeasedAsync(Client(1), head.EntryId));
         Assert.Equal([second.Sequence], await QueuedSequences(store, Client(1)));
-        Assert.False(await store.AckAsync(Client(99), head.EntryId));
+        Assert.False(await store.AckLeasedAsync(Client(99), head.EntryId));
     }
 
     [Fact]
