@@ -18,8 +18,8 @@ namespace CrnpCloud.Operator;
 /// </summary>
 internal sealed partial class ClientReconciler(
     IKubernetes kube,
-    ICrnpStore store,
-    IDeliveryStore delivery,
+    IRegistrationStore registrations,
+    IClientStatusStore clientStatus,
     RemovalFeed removals,
     ClientHealth health,
     EventRecorder recorder,
@@ -114,7 +114,7 @@ internal sealed partial class ClientReconciler(
             status.RegisteredAddress = null;
         }
 
-        var existing = await store.GetClientAsync(desired, leading);
+        var existing = await registrations.GetClientAsync(desired, leading);
         var reRegister = obj.Spec.ReRegister == ClientSpecs.Always;
         var wasRegistered = status.RegisteredAddress == desired.ToString() && Conditions.IsTrue(status.Conditions, Conditions.Registered);
         var removal = Unreported(obj, status, desired);
@@ -182,7 +182,7 @@ internal sealed partial class ClientReconciler(
             status.Conditions = Conditions.Set(status.Conditions, Conditions.Removed, false, why, message, generation, now);
         }
 
-        if (await delivery.GetDeliveryStatusAsync(desired, leading) is { } d)
+        if (await clientStatus.GetDeliveryStatusAsync(desired, leading) is { } d)
         {
             health.Observe(key, d);
             var tick = Interlocked.Read(ref _tick);
@@ -243,7 +243,7 @@ internal sealed partial class ClientReconciler(
         if (existing is null || existing.Origin != RegistrationOrigin.Declared)
         {
             leading.ThrowIfCancellationRequested();
-            var added = await store.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client, types, limits, RegistrationOrigin.Declared), CancellationToken.None);
+            var added = await registrations.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client, types, limits, RegistrationOrigin.Declared), CancellationToken.None);
             if (added.Status == StatusCode.Ok)
             {
                 telemetry.Registered();
@@ -257,7 +257,7 @@ internal sealed partial class ClientReconciler(
         if (add.Count > 0)
         {
             leading.ThrowIfCancellationRequested();
-            var r = await store.ApplyAsync(new RegistrationChange(RegistrationType.AddEvents, client, new EquatableList<EventRegistration>(add), limits, RegistrationOrigin.Declared), CancellationToken.None);
+            var r = await registrations.ApplyAsync(new RegistrationChange(RegistrationType.AddEvents, client, new EquatableList<EventRegistration>(add), limits, RegistrationOrigin.Declared), CancellationToken.None);
             if (r.Status != StatusCode.Ok)
             {
                 return r;
@@ -266,7 +266,7 @@ internal sealed partial class ClientReconciler(
         if (drop.Count > 0)
         {
             leading.ThrowIfCancellationRequested();
-            return await store.ApplyAsync(new RegistrationChange(RegistrationType.RemoveEvents, client, new EquatableList<EventRegistration>(drop), limits, RegistrationOrigin.Declared), CancellationToken.None);
+            return await registrations.ApplyAsync(new RegistrationChange(RegistrationType.RemoveEvents, client, new EquatableList<EventRegistration>(drop), limits, RegistrationOrigin.Declared), CancellationToken.None);
         }
         return RegistrationResult.Ok("unchanged");
     }
@@ -277,13 +277,13 @@ internal sealed partial class ClientReconciler(
         {
             return;
         }
-        var existing = await store.GetClientAsync(client.Value, leading);
+        var existing = await registrations.GetClientAsync(client.Value, leading);
         if (existing?.Origin != RegistrationOrigin.Declared)
         {
             return; // gone already, or since taken over by a TCP registration of that client
         }
         leading.ThrowIfCancellationRequested();
-        await store.ApplyAsync(new RegistrationChange(RegistrationType.RemoveClient, client.Value, EquatableList<EventRegistration>.Empty, RegistrationLimits.Default, RegistrationOrigin.Declared), CancellationToken.None);
+        await registrations.ApplyAsync(new RegistrationChange(RegistrationType.RemoveClient, client.Value, EquatableList<EventRegistration>.Empty, RegistrationLimits.Default, RegistrationOrigin.Declared), CancellationToken.None);
     }
 
     private async Task ReplaceAsync(CrnpClient obj, CancellationToken leading)

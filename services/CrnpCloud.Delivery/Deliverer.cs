@@ -15,8 +15,7 @@ namespace CrnpCloud.Delivery;
 /// full), so a client that cannot be reached never holds what healthy clients need for longer than that.
 /// </summary>
 internal sealed class Deliverer(
-    ICrnpStore store,
-    IDeliveryStore delivery,
+    IDeliveryStore store,
     EventSender sender,
     ConnectionPools pools,
     IOptionsMonitor<DeliveryOptions> options,
@@ -66,7 +65,7 @@ internal sealed class Deliverer(
                     // The ack is not cancelled by a stop: the event went out, record that it did. It is
                     // awaited before the next delivery to this client: an ack trailing the next event
                     // would, after a crash, let the next owner send this one again after the newer one.
-                    var ack = await delivery.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
+                    var ack = await store.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
                     if (ack.Result == AckResult.LeaseLost)
                     {
                         partition.MarkLost();
@@ -162,7 +161,7 @@ internal sealed class Deliverer(
         }
 
         var why = $"{attempts} delivery attempt(s) failed; last: {reason}";
-        var removal = await delivery.RemoveFailedClientAsync(client, why, partition.Lease, CancellationToken.None);
+        var removal = await store.RemoveFailedClientAsync(client, why, partition.Lease, CancellationToken.None);
         if (removal == AckResult.LeaseLost)
         {
             partition.MarkLost();
@@ -279,7 +278,7 @@ internal sealed class Deliverer(
     {
         try
         {
-            return await delivery.RecordFailureAsync(client, reason, CancellationToken.None);
+            return await store.RecordFailureAsync(client, reason, CancellationToken.None);
         }
         catch (StoreUnavailableException)
         {

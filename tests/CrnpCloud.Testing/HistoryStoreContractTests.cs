@@ -14,7 +14,7 @@ public abstract class HistoryStoreContractTests
     private static readonly EventRegistration Membership = new("EC_Cluster", "ESC_cluster_membership");
     private static readonly TimeSpan LongTtl = TimeSpan.FromMinutes(5);
 
-    /// <summary>A fresh store with these limits; it must implement ICrnpStore, IDeliveryStore and IEventHistoryStore.</summary>
+    /// <summary>A fresh store with these limits.</summary>
     protected abstract Task<ICrnpStore> CreateStoreAsync(int logMaxLength, DeadLetterLimits deadLetters);
 
     /// <summary>Moves the store's clock forward where the store has a fake one; real-clock stores just wait.</summary>
@@ -25,7 +25,7 @@ public abstract class HistoryStoreContractTests
     private async Task<(ICrnpStore Store, IDeliveryStore Delivery, IEventHistoryStore History)> Create(int logMaxLength = 100_000, DeadLetterLimits? deadLetters = null)
     {
         var store = await CreateStoreAsync(logMaxLength, deadLetters ?? new DeadLetterLimits());
-        return (store, (IDeliveryStore)store, (IEventHistoryStore)store);
+        return (store, store, store);
     }
 
     private static CallbackAddress Client(int port) => new(IPAddress.Parse("10.2.0.1"), port);
