@@ -18,8 +18,8 @@ namespace CrnpCloud.Operator;
 /// </summary>
 internal sealed partial class ClientReconciler(
     IKubernetes kube,
-    ICrnpStore store,
-    IDeliveryStore delivery,
+    IRegistrationStore registrations,
+    IClientStatusStore clientStatus,
     RemovalFeed removals,
     ClientHealth health,
     EventRecorder recorder,
@@ -79,7 +79,7 @@ internal sealed partial class ClientReconciler(
         var desired = new CallbackAddress(ip, obj.Spec.Port);
         await RemoveMovedRegistrationAsync(draft.Status, desired, leading);
 
-        var existing = await store.GetClientAsync(desired, leading);
+        var existing = await registrations.GetClientAsync(desired, leading);
         var removal = await FindRemovalAsync(draft, desired, existing, leading);
         if (await ReportRemovalAsync(draft, desired, existing, removal, leading))
         {
@@ -256,7 +256,7 @@ internal sealed partial class ClientReconciler(
     // status at most once per refresh tick.
     private async Task ObserveDeliveriesAsync(Draft draft, CallbackAddress desired, CancellationToken leading)
     {
-        if (await delivery.GetDeliveryStatusAsync(desired, leading) is not { } d)
+        if (await clientStatus.GetDeliveryStatusAsync(desired, leading) is not { } d)
         {
             return;
         }
@@ -321,7 +321,7 @@ internal sealed partial class ClientReconciler(
         if (existing is null || existing.Origin != RegistrationOrigin.Declared)
         {
             leading.ThrowIfCancellationRequested();
-            var added = await store.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client, types, limits, RegistrationOrigin.Declared), CancellationToken.None);
+            var added = await registrations.ApplyAsync(new RegistrationChange(RegistrationType.AddClient, client, types, limits, RegistrationOrigin.Declared), CancellationToken.None);
             if (added.Status == StatusCode.Ok)
             {
                 telemetry.Registered();
@@ -335,7 +335,7 @@ internal sealed partial class ClientReconciler(
         if (add.Count > 0)
         {
             leading.ThrowIfCancellationRequested();
-            var r = await store.ApplyAsync(new RegistrationChange(RegistrationType.AddEvents, client, new EquatableList<EventRegistration>(add), limits, RegistrationOrigin.Declared), CancellationToken.None);
+            var r = await registrations.ApplyAsync(new RegistrationChange(RegistrationType.AddEvents, client, new EquatableList<EventRegistration>(add), limits, RegistrationOrigin.Declared), CancellationToken.None);
             if (r.Status != StatusCode.Ok)
             {
                 return r;
@@ -344,7 +344,7 @@ internal sealed partial class ClientReconciler(
         if (drop.Count > 0)
         {
             leading.ThrowIfCancellationRequested();
-            return await store.ApplyAsync(new RegistrationChange(RegistrationType.RemoveEvents, client, new EquatableList<EventRegistration>(drop), limits, RegistrationOrigin.Declared), CancellationToken.None);
+            return await registrations.ApplyAsync(new RegistrationChange(RegistrationType.RemoveEvents, client, new EquatableList<EventRegistration>(drop), limits, RegistrationOrigin.Declared), CancellationToken.None);
         }
         return RegistrationResult.Ok("unchanged");
     }
@@ -355,13 +355,13 @@ internal sealed partial class ClientReconciler(
         {
             return;
         }
-        var existing = await store.GetClientAsync(client.Value, leading);
+        var existing = await registrations.GetClientAsync(client.Value, leading);
         if (existing?.Origin != RegistrationOrigin.Declared)
         {
             return; // gone already, or since taken over by a TCP registration of that client
         }
         leading.ThrowIfCancellationRequested();
-        await store.ApplyAsync(new RegistrationChange(RegistrationType.RemoveClient, client.Value, EquatableList<EventRegistration>.Empty, RegistrationLimits.Default, RegistrationOrigin.Declared), CancellationToken.None);
+        await registrations.ApplyAsync(new RegistrationChange(RegistrationType.RemoveClient, client.Value, EquatableList<EventRegistration>.Empty, RegistrationLimits.Default, RegistrationOrigin.Declared), CancellationToken.None);
     }
 
     private async Task ReplaceAsync(CrnpClient obj, CancellationToken leading)

@@ -21,7 +21,7 @@ namespace CrnpCloud.Operator;
 /// </summary>
 internal sealed partial class MembershipPublisher(
     IKubernetes kube,
-    ICrnpStore store,
+    IEventLog store,
     EventIngest.EventIngestClient ingest,
     OperatorOptions options,
     TimeProvider time,

@@ -1,4 +1,3 @@
-using CrnpCloud.Core;
 using CrnpCloud.Ingest.V1;
 using CrnpCloud.ServiceDefaults;
 using Grpc.Net.Client;
@@ -12,8 +11,8 @@ public static class OperatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the operator: validated options, the Kubernetes client (kubeconfig, else in-cluster), leader
-    /// election and, while leading, the reconcilers. The store must be registered (Redis in a
-    /// deployment; tests may pass their own).
+    /// election and, while leading, the reconcilers. The store must be registered first
+    /// (<c>AddCrnpRedisStore</c> in a deployment; tests pass their own).
     /// </summary>
     public static IHostApplicationBuilder AddCrnpOperator(this IHostApplicationBuilder builder)
     {
@@ -26,11 +25,6 @@ public static class OperatorServiceCollectionExtensions
             .Validate(o => Uri.TryCreate(o.IngestAddress, UriKind.Absolute, out _), $"{OperatorOptions.Section}:IngestAddress must be an absolute URL such as http://crnpcloud-ingest:9445")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
-        services.TryAddSingleton(sp => sp.GetRequiredService<ICrnpStore>() as IDeliveryStore
-            ?? throw new InvalidOperationException("the configured store does not support delivery status"));
-        services.TryAddSingleton(sp => sp.GetRequiredService<ICrnpStore>() as ISettingsStore
-            ?? throw new InvalidOperationException("the configured store does not keep server settings"));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<OperatorOptions>>().Value);
         services.AddSingleton<IKubernetes>(sp => new Kubernetes(KubeConfig(sp.GetRequiredService<OperatorOptions>())));
         services.AddSingleton(sp => new EventIngest.EventIngestClient(GrpcChannel.ForAddress(sp.GetRequiredService<OperatorOptions>().IngestAddress)));

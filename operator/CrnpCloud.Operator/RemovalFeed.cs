@@ -11,7 +11,7 @@ namespace CrnpCloud.Operator;
 /// a cursor. Which removal a CrnpClient has already reported is kept in its status
 /// (<c>lastRemoval</c>), not here, so a restart or a new leader reports nothing twice.
 /// </summary>
-internal sealed partial class RemovalFeed(IDeliveryStore delivery, OperatorOptions options, TimeProvider time, ILogger<RemovalFeed> logger)
+internal sealed partial class RemovalFeed(IClientStatusStore clientStatus, OperatorOptions options, TimeProvider time, ILogger<RemovalFeed> logger)
 {
     private const int Page = 1000;
     private readonly ConcurrentDictionary<CallbackAddress, RemovalRecord> _latest = new();
@@ -73,7 +73,7 @@ internal sealed partial class RemovalFeed(IDeliveryStore delivery, OperatorOptio
         {
             while (true)
             {
-                var page = await delivery.ReadRemovalsAsync(_cursor, Page, leading);
+                var page = await clientStatus.ReadRemovalsAsync(_cursor, Page, leading);
                 foreach (var removal in page.Removals)
                 {
                     _latest[removal.Client] = removal;

@@ -20,7 +20,7 @@ namespace CrnpCloud.Operator;
 /// every node OFFLINE; a resource whose container goes likewise.
 /// </summary>
 internal sealed partial class ResourceGroupPublisher(
-    ICrnpStore store,
+    IEventLog store,
     EventIngest.EventIngestClient ingest,
     OperatorOptions options,
     TimeProvider time,

@@ -14,7 +14,7 @@ namespace CrnpCloud.Operator;
 internal sealed partial class SettingsReconciler(
     IKubernetes kube,
     ISettingsStore settingsStore,
-    IDeliveryStore delivery,
+    IClientStatusStore clientStatus,
     OperatorOptions options,
     TimeProvider time,
     ILogger<SettingsReconciler> logger)
@@ -32,9 +32,9 @@ internal sealed partial class SettingsReconciler(
             if (invalid is null)
             {
                 settings = FromSpec(selected.Spec) with { Source = $"CrnpServer {ns}/{selected.Metadata.Name} generation {selected.Metadata.Generation}" };
-                if (selected.Spec.Partitions is { } p && p != delivery.Partitions)
+                if (selected.Spec.Partitions is { } p && p != clientStatus.Partitions)
                 {
-                    partitionsNote = $"partitions {p} differs from the store's {delivery.Partitions}; partitions are fixed at installation (Helm value), so it was not applied";
+                    partitionsNote = $"partitions {p} differs from the store's {clientStatus.Partitions}; partitions are fixed at installation (Helm value), so it was not applied";
                 }
             }
         }

@@ -1,41 +1,21 @@
-using CrnpCloud.Protocol;
-
 namespace CrnpCloud.Core;
 
 /// <summary>
-/// The state every service shares. Each method is one atomic step: a registration change and the
-/// first events it queues happen together, so no publish can slip between them (docs/architecture.md,
-/// invariant 3). Implementations throw <see cref="StoreUnavailableException"/> when the backing
-/// store cannot be reached; then nothing was applied.
+/// The whole store, every role at once: what <see cref="InMemoryStore"/> and the Redis store
+/// implement, what a host registers (once, <c>AddCrnpMemoryStore</c> / <c>AddCrnpRedisStore</c>, which
+/// also register it under each role) and what the store contract tests exercise. Services never
+/// take it: each takes the roles it uses, so its constructor shows what it may do.
+/// Each method is one atomic step. Implementations throw <see cref="StoreUnavailableException"/>
+/// when the backing store cannot be reached; then nothing was applied.
 /// </summary>
-public interface ICrnpStore
-{
-    /// <summary>Succeeds when the store can be reached (readiness).</summary>
-    Task PingAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Applies ADD_CLIENT / ADD_EVENTS / REMOVE_EVENTS / REMOVE_CLIENT (PROTOCOL.md section 2).</summary>
-    Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default);
-
-    Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default);
-
-    Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Appends an event to the global order, makes it the latest of its state key, and queues it for
-    /// every client with a matching type. With an idempotency key seen within its window, it does
-    /// none of that and returns the first event's sequence with <see cref="PublishResult.Duplicate"/> set.
-    /// </summary>
-    Task<PublishResult> PublishAsync(CrnpEvent evt, PublishOptions? options = null, CancellationToken cancellationToken = default);
-
-    /// <summary>The latest event of every state key, in sequence order.</summary>
-    Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>The first <paramref name="max"/> entries of a client's queue, oldest first.</summary>
-    Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default);
-
-    /// <summary>Removes a delivered entry. False when it was already gone (a duplicate ack, or the client was removed).</summary>
-    Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default);
-}
+public interface ICrnpStore :
+    IStoreHealth,
+    IRegistrationStore,
+    IEventLog,
+    IClientStatusStore,
+    IDeliveryStore,
+    ISettingsStore,
+    IEventHistoryStore;
 
 /// <summary>The backing store cannot be reached; the operation was not applied and may be retried.</summary>
 public class StoreUnavailableException : Exception

@@ -1,13 +1,16 @@
 namespace CrnpCloud.Core;
 
 /// <summary>
-/// What the delivery pool needs from the store. Clients hash to partitions; a worker owns
-/// partitions through leases whose fencing token every ack and removal must present, so a worker
-/// that lost a lease can at worst deliver an event twice, never ack or remove on someone else's watch.
+/// What the delivery pool needs from the store: the client queues, partition leases and the
+/// clients' delivery status it keeps. Clients hash to partitions; a worker owns partitions through
+/// leases whose fencing token every ack and removal must present, so a worker that lost a lease can
+/// at worst deliver an event twice, never ack or remove on someone else's watch. It reads the
+/// status as everyone may (<see cref="IClientStatusStore"/>); only the delivery pool changes it.
 /// </summary>
-public interface IDeliveryStore
+public interface IDeliveryStore : IClientStatusStore
 {
-    int Partitions { get; }
+    /// <summary>The first <paramref name="max"/> entries of a client's queue, oldest first.</summary>
+    Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Listens for wake-ups of one partition: a client of it got new queue entries. A hint, not a
@@ -61,9 +64,6 @@ public interface IDeliveryStore
     /// </summary>
     Task<int> RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default);
 
-    /// <summary>How deliveries to a client are going; null when it is not registered.</summary>
-    Task<DeliveryStatus?> GetDeliveryStatusAsync(CallbackAddress client, CancellationToken cancellationToken = default);
-
     /// <summary>Removes a client whose deliveries kept failing, atomically, and records why.</summary>
     Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default);
 
@@ -93,20 +93,7 @@ public interface IDeliveryStore
     /// (PROTOCOL.md section 4, resync). Fenced like an ack. Returns how many entries were queued.
     /// </summary>
     Task<(AckResult Result, int Queued)> ResyncAsync(CallbackAddress client, Lease lease, CancellationToken cancellationToken = default);
-
-    /// <summary>The most recent removals by the delivery pool, newest last (for the operator and the admin API).</summary>
-    Task<IReadOnlyList<RemovalRecord>> ListRemovalsAsync(int max, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// The removals recorded after <paramref name="after"/> (null: from the oldest kept), oldest first, at
-    /// most <paramref name="max"/>, and the cursor to pass next time (unchanged when there are none). A
-    /// cursor stays valid while the store lives; removals trimmed from the record are skipped.
-    /// </summary>
-    Task<RemovalPage> ReadRemovalsAsync(string? after, int max, CancellationToken cancellationToken = default);
 }
-
-/// <summary>Removals read with a cursor, oldest first, and the cursor after the last of them.</summary>
-public sealed record RemovalPage(IReadOnlyList<RemovalRecord> Removals, string? Cursor);
 
 /// <summary>The leases a worker holds after a claim, and how many it should hold.</summary>
 public sealed record Claim(IReadOnlyList<Lease> Leases, int FairShare);
@@ -129,16 +116,6 @@ public enum AckResult
 /// it (an entry queued later wakes the client again). Unknown (false) when the lease was lost.
 /// </summary>
 public readonly record struct AckReply(AckResult Result, bool QueueEmpty);
-
-/// <summary>
-/// A client's deliveries: entries queued, the last successful delivery (when, and the sequence of the
-/// event delivered), failed attempts since then and the last failure.
-/// </summary>
-public sealed record DeliveryStatus(long Backlog, DateTimeOffset? LastDelivery, int ConsecutiveFailures, string? LastFailure, DateTimeOffset? LastFailureAt,
-    long? LastDeliveredSequence = null);
-
-/// <summary>A client the delivery pool removed, and why.</summary>
-public sealed record RemovalRecord(CallbackAddress Client, string Reason, DateTimeOffset At);
 
 /// <summary>The stable client -> partition hash, the same in every process and store.</summary>
 public static class Partitioning

@@ -1,7 +1,7 @@
 namespace CrnpCloud.Core;
 
 /// <summary>The embedded store's event log, replays and dead letters (PROTOCOL.md section 11).</summary>
-public sealed partial class InMemoryStore : IEventHistoryStore
+public sealed partial class InMemoryStore
 {
     // Sequences are consecutive (a duplicate publish takes none), so the log is indexed by sequence - oldest.
     private readonly List<StoredEvent> _log = [];

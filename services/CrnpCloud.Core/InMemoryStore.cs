@@ -6,7 +6,7 @@ namespace CrnpCloud.Core;
 /// The embedded store: everything in process memory behind one lock, which is what makes each
 /// operation atomic. For the all-in-one host and tests; state ends with the process.
 /// </summary>
-public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore, IDeliveryStore, ISettingsStore
+public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int partitions = 64) : ICrnpStore
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly Lock _lock = new();
@@ -145,14 +145,6 @@ public sealed partial class InMemoryStore(TimeProvider? timeProvider = null, int
         {
             IReadOnlyList<QueueEntry> entries = _clients.TryGetValue(client, out var state) ? [.. state.Queue.Take(max)] : [];
             return Task.FromResult(entries);
-        }
-    }
-
-    public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default)
-    {
-        lock (_lock)
-        {
-            return Task.FromResult(RemoveEntry(client, entryId));
         }
     }
 

@@ -8,8 +8,7 @@ public static class DeliveryServiceCollectionExtensions
 {
     /// <summary>
     /// Adds a delivery worker: validated options, the sender, and the lease-keeping background
-    /// service. The store defaults to the embedded in-memory one unless another is registered; it
-    /// must also implement <see cref="IDeliveryStore"/>.
+    /// service. The store must be registered first (<c>AddCrnpMemoryStore</c> or <c>AddCrnpRedisStore</c>).
     /// </summary>
     public static IHostApplicationBuilder AddCrnpDelivery(this IHostApplicationBuilder builder)
     {
@@ -20,9 +19,6 @@ public static class DeliveryServiceCollectionExtensions
             .Validate(o => o.LeaseTtl >= TimeSpan.FromMilliseconds(300), $"{DeliveryOptions.Section}:LeaseTtl must be at least 300 ms")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
-        services.TryAddSingleton(sp => sp.GetRequiredService<ICrnpStore>() as IDeliveryStore
-            ?? throw new InvalidOperationException("the configured store does not support delivery"));
         services.AddLiveSettings<DeliveryOptions>(ApplyLive);
         services.TryAddSingleton<EventSender>();
         services.AddSingleton<ConnectionPools>();

@@ -15,8 +15,7 @@ namespace CrnpCloud.Delivery;
 /// full), so a client that cannot be reached never holds what healthy clients need for longer than that.
 /// </summary>
 internal sealed class QueueDrainer(
-    ICrnpStore store,
-    IDeliveryStore delivery,
+    IDeliveryStore store,
     EventSender sender,
     ConnectionPools pools,
     IOptionsMonitor<DeliveryOptions> options,
@@ -73,7 +72,7 @@ internal sealed class QueueDrainer(
                     // The ack is not cancelled by a stop: the event went out, record that it did. It is
                     // awaited before the next delivery to this client: an ack trailing the next event
                     // would, after a crash, let the next owner send this one again after the newer one.
-                    var ack = await delivery.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
+                    var ack = await store.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
                     if (ack.Result == AckResult.LeaseLost)
                     {
                         partition.MarkLost();
@@ -169,7 +168,7 @@ internal sealed class QueueDrainer(
         }
 
         var why = $"{attempts} delivery attempt(s) failed; last: {reason}";
-        var removal = await delivery.RemoveFailedClientAsync(client, why, partition.Lease, CancellationToken.None);
+        var removal = await store.RemoveFailedClientAsync(client, why, partition.Lease, CancellationToken.None);
         if (removal == AckResult.LeaseLost)
         {
             partition.MarkLost();
@@ -286,7 +285,7 @@ internal sealed class QueueDrainer(
     {
         try
         {
-            return await delivery.RecordFailureAsync(client, reason, CancellationToken.None);
+            return await store.RecordFailureAsync(client, reason, CancellationToken.None);
         }
         catch (StoreUnavailableException)
         {

@@ -11,14 +11,14 @@ namespace CrnpCloud.Edge;
 
 public static class EdgeServiceCollectionExtensions
 {
-    /// <summary>
-    /// Adds the CRNP registration server: validated options, the access policy, and a Kestrel
-    /// endpoint on <see cref="EdgeOptions.Port"/> speaking CRNP. The store defaults to the embedded
-    /// in-memory one unless another <see cref="ICrnpStore"/> is registered.
-    /// </summary>
     /// <summary>Connections Kestrel accepts beyond MaxConcurrentConnections: room for the refused ones being answered and for the HTTP endpoints.</summary>
     private const long KestrelHeadroom = 1000;
 
+    /// <summary>
+    /// Adds the CRNP registration server: validated options, the access policy, and a Kestrel
+    /// endpoint on <see cref="EdgeOptions.Port"/> speaking CRNP. The store must be registered first
+    /// (<c>AddCrnpMemoryStore</c> or <c>AddCrnpRedisStore</c>).
+    /// </summary>
     public static IHostApplicationBuilder AddCrnpEdge(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -28,7 +28,6 @@ public static class EdgeServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
         services.AddLiveSettings<EdgeOptions>(ApplyLive);
         services.TryAddSingleton(InterfaceNetworks.System);
         services.AddSingleton(sp => new HostAccessPolicy(

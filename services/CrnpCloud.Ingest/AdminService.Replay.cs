@@ -11,9 +11,6 @@ internal sealed partial class AdminService
     private const int MaxEvents = 1000;
     private const int MaxDeadLetters = 1_000_000;
 
-    private IEventHistoryStore History => store as IEventHistoryStore
-        ?? throw new RpcException(new Status(StatusCode.Unimplemented, "the configured store keeps no event history"));
-
     public override Task<V1.ListEventsReply> ListEvents(V1.ListEventsRequest request, ServerCallContext context) =>
         Guard(async () =>
         {
@@ -21,7 +18,7 @@ internal sealed partial class AdminService
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"max: must be between 0 and {MaxEvents}"));
             }
-            var page = await History.ReadEventsAsync(request.HasAfter ? request.After : null, request.Max == 0 ? 100 : request.Max, context.CancellationToken);
+            var page = await history.ReadEventsAsync(request.HasAfter ? request.After : null, request.Max == 0 ? 100 : request.Max, context.CancellationToken);
             var reply = new V1.ListEventsReply { OldestSequence = page.OldestSequence, NewestSequence = page.NewestSequence };
             reply.Events.AddRange(page.Events.Select(ToLogged));
             return reply;
@@ -36,8 +33,8 @@ internal sealed partial class AdminService
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "from_sequence: must be 0 or more"));
             }
             var result = request.DeadLetters
-                ? await History.ReplayDeadLettersAsync(address, context.CancellationToken)
-                : await History.ReplayAsync(address, request.FromSequence, context.CancellationToken);
+                ? await history.ReplayDeadLettersAsync(address, context.CancellationToken)
+                : await history.ReplayAsync(address, request.FromSequence, context.CancellationToken);
             switch (result.Status)
             {
                 case ReplayStatus.NotRegistered:
@@ -65,7 +62,7 @@ internal sealed partial class AdminService
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"max: must be between 0 and {MaxDeadLetters}"));
             }
-            var letters = await History.ListDeadLettersAsync(address, request.Max == 0 ? 1000 : request.Max, context.CancellationToken);
+            var letters = await history.ListDeadLettersAsync(address, request.Max == 0 ? 1000 : request.Max, context.CancellationToken);
             var reply = new V1.ListDeadLettersReply();
             reply.DeadLetters.AddRange(letters.Select(l => new V1.DeadLetter
             {

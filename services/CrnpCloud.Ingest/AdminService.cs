@@ -7,12 +7,13 @@ using StatusCode = Grpc.Core.StatusCode;
 namespace CrnpCloud.Ingest;
 
 /// <summary>The <c>crnp.v1.Admin</c> gRPC service: registrations and their delivery status.</summary>
-internal sealed partial class AdminService(ICrnpStore store, ILogger<AdminService> logger) : V1.Admin.AdminBase
+internal sealed partial class AdminService(
+    IRegistrationStore registry,
+    IClientStatusStore clientStatus,
+    IEventHistoryStore history,
+    ILogger<AdminService> logger) : V1.Admin.AdminBase
 {
     private const int MaxRemovals = 1000;
-
-    private IDeliveryStore Delivery => store as IDeliveryStore
-        ?? throw new RpcException(new Status(StatusCode.Unimplemented, "the configured store keeps no delivery status"));
 
     public override Task<V1.ListClientsReply> ListClients(V1.ListClientsRequest request, ServerCallContext context) =>
         Guard(async () =>
@@ -21,15 +22,15 @@ internal sealed partial class AdminService(ICrnpStore store, ILogger<AdminServic
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"removals: must be between 0 and {MaxRemovals}"));
             }
-            var registrations = await store.ListClientsAsync(context.CancellationToken);
-            var statuses = await Task.WhenAll(registrations.Select(r => Delivery.GetDeliveryStatusAsync(r.Address, context.CancellationToken)));
+            var registrations = await registry.ListClientsAsync(context.CancellationToken);
+            var statuses = await Task.WhenAll(registrations.Select(r => clientStatus.GetDeliveryStatusAsync(r.Address, context.CancellationToken)));
             var reply = new V1.ListClientsReply();
             reply.Clients.AddRange(registrations.Zip(statuses)
                 .OrderBy(p => p.First.Address.ToString(), StringComparer.Ordinal)
                 .Select(p => ToClient(p.First, p.Second)));
             if (request.Removals > 0)
             {
-                reply.RecentRemovals.AddRange((await Delivery.ListRemovalsAsync(request.Removals, context.CancellationToken)).Select(r => new V1.Removal
+                reply.RecentRemovals.AddRange((await clientStatus.ListRemovalsAsync(request.Removals, context.CancellationToken)).Select(r => new V1.Removal
                 {
                     Address = r.Client.ToString(),
                     Reason = r.Reason,
@@ -43,8 +44,8 @@ internal sealed partial class AdminService(ICrnpStore store, ILogger<AdminServic
         Guard(async () =>
         {
             var address = ParseAddress(request.Address);
-            var registration = await store.GetClientAsync(address, context.CancellationToken);
-            var status = await Delivery.GetDeliveryStatusAsync(address, context.CancellationToken);
+            var registration = await registry.GetClientAsync(address, context.CancellationToken);
+            var status = await clientStatus.GetDeliveryStatusAsync(address, context.CancellationToken);
             return registration is null
                 ? throw new RpcException(new Status(StatusCode.NotFound, $"client {address} is not registered"))
                 : ToClient(registration, status);
@@ -54,7 +55,7 @@ internal sealed partial class AdminService(ICrnpStore store, ILogger<AdminServic
         Guard(async () =>
         {
             var address = ParseAddress(request.Address);
-            var result = await store.ApplyAsync(
+            var result = await registry.ApplyAsync(
                 new RegistrationChange(RegistrationType.RemoveClient, address, EquatableList<EventRegistration>.Empty, RegistrationLimits.Default),
                 context.CancellationToken);
             if (result.Status != Protocol.StatusCode.Ok)

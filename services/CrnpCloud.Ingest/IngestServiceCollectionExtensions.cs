@@ -11,8 +11,8 @@ public static class IngestServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the gRPC event ingest: validated options, an HTTP/2 endpoint on <see cref="IngestOptions.Port"/>,
-    /// the EventIngest service, gRPC health (store reachability) and reflection. The store defaults to
-    /// the embedded in-memory one unless another <see cref="ICrnpStore"/> is registered.
+    /// the EventIngest service, gRPC health (store reachability) and reflection. The store must be
+    /// registered first (<c>AddCrnpMemoryStore</c> or <c>AddCrnpRedisStore</c>).
     /// </summary>
     public static IHostApplicationBuilder AddCrnpIngest(this IHostApplicationBuilder builder)
     {
@@ -26,7 +26,6 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => TokenTable.WellFormed(o.AdminTokens), $"{IngestOptions.Section}:AdminTokens must be comma-separated tokens of visible ASCII characters, with no empty entry")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ICrnpStore, InMemoryStore>();
         // The CrnpServer vendor name becomes the default vendor of published events.
         services.AddLiveSettings<IngestOptions>((o, live) =>
         {

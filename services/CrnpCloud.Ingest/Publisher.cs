@@ -9,7 +9,7 @@ namespace CrnpCloud.Ingest;
 /// Validates one request and hands it to the store's atomic publish, carrying the caller's W3C
 /// trace context into the stored event so delivery can continue the same trace.
 /// </summary>
-public sealed class Publisher(ICrnpStore store, IOptionsMonitor<IngestOptions> options, IngestTelemetry telemetry, TimeProvider time, ILogger<Publisher> logger)
+public sealed class Publisher(IEventLog store, IOptionsMonitor<IngestOptions> options, IngestTelemetry telemetry, TimeProvider time, ILogger<Publisher> logger)
 {
     public async Task<V1.PublishReply> PublishAsync(V1.PublishRequest request, ServerCallContext context)
     {

@@ -8,7 +8,7 @@ namespace CrnpCloud.Redis;
 /// is one script (Scripts/read_log.lua, replay.lua, list_dead.lua, replay_dead.lua), so a replay is
 /// atomic against publishes: nothing published meanwhile is missed or queued twice by it.
 /// </summary>
-public sealed partial class RedisStore : IEventHistoryStore
+public sealed partial class RedisStore
 {
     private long DeadLetterMaxAgeMs => (long)_options.DeadLetterMaxAge.TotalMilliseconds;
 

@@ -13,7 +13,7 @@ namespace CrnpCloud.Redis;
 /// Reads are plain commands. When Redis cannot be reached the call fails fast with
 /// <see cref="StoreUnavailableException"/> and nothing was applied.
 /// </summary>
-public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsStore
+public sealed partial class RedisStore : ICrnpStore
 {
     private readonly IConnectionMultiplexer? _fixed;
     private readonly RedisStoreOptions _options;
@@ -167,10 +167,6 @@ public sealed partial class RedisStore : ICrnpStore, IDeliveryStore, ISettingsSt
             }
             return entries;
         });
-
-    public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) =>
-        Guard(async () => (int)((RedisResult[])(await Db.ScriptEvaluateAsync(
-            Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client)]))!)[0] == 1);
 
     /// <summary>The global event log, oldest first (as far as it has not been trimmed).</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadLogAsync(int max, CancellationToken cancellationToken = default) =>

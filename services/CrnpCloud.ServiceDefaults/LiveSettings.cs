@@ -66,7 +66,7 @@ public sealed class LiveSettings
 
 /// <summary>Reads the stored settings every <see cref="LiveSettingsOptions.RefreshInterval"/> into <see cref="LiveSettings"/>.</summary>
 internal sealed partial class LiveSettingsWatcher(
-    ICrnpStore crnpStore,
+    ISettingsStore store,
     LiveSettings live,
     IOptions<LiveSettingsOptions> options,
     TimeProvider time,
@@ -74,11 +74,6 @@ internal sealed partial class LiveSettingsWatcher(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (crnpStore is not ISettingsStore store)
-        {
-            NoSettings(logger, crnpStore.GetType().Name);
-            return; // a store without settings (a test double): the configured values stay
-        }
         using var timer = new PeriodicTimer(options.Value.RefreshInterval, time);
         do
         {
@@ -101,9 +96,6 @@ internal sealed partial class LiveSettingsWatcher(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
-
-    [LoggerMessage(EventId = 903, Level = LogLevel.Warning, Message = "the store {Store} keeps no server settings; only configured values apply")]
-    private static partial void NoSettings(ILogger logger, string store);
 
     [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "server settings applied from {Source}, with {Networks} cluster network(s)")]
     private static partial void Applied(ILogger logger, string source, int networks);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace CrnpCloud.ServiceDefaults;
 
 /// <summary>Ready only while the store answers.</summary>
-public sealed class StoreHealthCheck(ICrnpStore store) : IHealthCheck
+public sealed class StoreHealthCheck(IStoreHealth store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -67,7 +67,7 @@ public abstract class DeliveryTests
 
         // A previous owner made two attempts on this entry and then lost the partition (or paused
         // past its lease deadline): the store holds the client's consecutive failures.
-        var delivery = (IDeliveryStore)store;
+        IDeliveryStore delivery = store;
         await delivery.RecordFailureAsync(refusing, "ConnectionRefused");
         await delivery.RecordFailureAsync(refusing, "ConnectionRefused");
         await using var worker = await StartWorkerAsync(store);
@@ -96,7 +96,7 @@ public abstract class DeliveryTests
 
         await healthy.WaitForAsync(2);
         await Eventually.TrueAsync(async () => await store.GetClientAsync(refusing) is null, "the refusing client is removed");
-        var removal = Assert.Single(await ((IDeliveryStore)store).ListRemovalsAsync(10));
+        var removal = Assert.Single(await store.ListRemovalsAsync(10));
         Assert.Equal(refusing, removal.Client);
         Assert.Contains("4 delivery attempt(s) failed", removal.Reason, StringComparison.Ordinal);
         Assert.Equal(4, worker.Logs.Entries.Count(e => e.Message.Contains($"to {refusing} failed", StringComparison.Ordinal)));

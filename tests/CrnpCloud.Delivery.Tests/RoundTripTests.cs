@@ -21,11 +21,11 @@ public sealed class RoundTripTests
             {
                 await RegisterAsync(store, listener.Address);
             }
-            var counting = DispatchProxy.Create<ICrnpStore, CountingReads>();
+            var counting = DispatchProxy.Create<IDeliveryStore, CountingReads>();
             ((CountingReads)counting).Inner = store;
-            await using var worker = await WorkerHost.StartAsync(counting, b =>
+            await using var worker = await WorkerHost.StartAsync(store, b =>
             {
-                b.Services.AddSingleton<IDeliveryStore>(store);
+                b.Services.AddSingleton(counting); // the last registration wins
                 b.AddCrnpDelivery();
             }, Settings());
 
@@ -54,12 +54,12 @@ public sealed class RoundTripTests
     {
         public int Reads;
 
-        public ICrnpStore Inner { get; set; } = null!;
+        public IDeliveryStore Inner { get; set; } = null!;
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         {
             ArgumentNullException.ThrowIfNull(targetMethod);
-            if (targetMethod.Name == nameof(ICrnpStore.PeekQueueAsync))
+            if (targetMethod.Name == nameof(IDeliveryStore.PeekQueueAsync))
             {
                 Interlocked.Increment(ref Reads);
             }

@@ -1,6 +1,7 @@
 using CrnpCloud.Core;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using static CrnpCloud.Edge.Tests.Registrations;
 
@@ -11,8 +12,9 @@ public sealed class EdgeFaultTests
     [Fact]
     public async Task UnexpectedStoreFault_IsSystemError_AndTheServerKeepsServing()
     {
-        var store = new FaultyStore(new InMemoryStore());
-        await using var edge = await EdgeHost.StartAsync(store);
+        var inner = new InMemoryStore();
+        var store = new FaultyStore(inner);
+        await using var edge = await EdgeHost.StartAsync(inner, configure: b => b.Services.AddSingleton<IRegistrationStore>(store)); // the last registration wins
 
         store.Fault = new InvalidOperationException("boom");
         var faulted = await CrnpTestClient.RegisterAsync(edge.Endpoint, AddClient(9001));
@@ -39,12 +41,10 @@ public sealed class EdgeFaultTests
         Assert.Contains(mentioned, failure.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Wraps a real store and throws a chosen exception while <see cref="Fault"/> is set.</summary>
-    private sealed class FaultyStore(ICrnpStore inner) : ICrnpStore
+    /// <summary>Wraps a real store's registrations and throws a chosen exception while <see cref="Fault"/> is set.</summary>
+    private sealed class FaultyStore(IRegistrationStore inner) : IRegistrationStore
     {
         public Exception? Fault { get; set; }
-
-        public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
 
         public Task<RegistrationResult> ApplyAsync(RegistrationChange change, CancellationToken cancellationToken = default) =>
             Fault is { } fault ? Task.FromException<RegistrationResult>(fault) : inner.ApplyAsync(change, cancellationToken);
@@ -52,13 +52,5 @@ public sealed class EdgeFaultTests
         public Task<ClientRegistration?> GetClientAsync(CallbackAddress client, CancellationToken cancellationToken = default) => inner.GetClientAsync(client, cancellationToken);
 
         public Task<IReadOnlyList<ClientRegistration>> ListClientsAsync(CancellationToken cancellationToken = default) => inner.ListClientsAsync(cancellationToken);
-
-        public Task<PublishResult> PublishAsync(CrnpEvent evt, PublishOptions? options = null, CancellationToken cancellationToken = default) => inner.PublishAsync(evt, options, cancellationToken);
-
-        public Task<IReadOnlyList<StoredEvent>> GetLatestAsync(CancellationToken cancellationToken = default) => inner.GetLatestAsync(cancellationToken);
-
-        public Task<IReadOnlyList<QueueEntry>> PeekQueueAsync(CallbackAddress client, int max, CancellationToken cancellationToken = default) => inner.PeekQueueAsync(client, max, cancellationToken);
-
-        public Task<bool> AckAsync(CallbackAddress client, string entryId, CancellationToken cancellationToken = default) => inner.AckAsync(client, entryId, cancellationToken);
     }
 }

@@ -40,7 +40,7 @@ public sealed class RedisHistoryStoreContractTests(RedisServerFixture redis) : H
 
         foreach (var entry in await store.PeekQueueAsync(client, 100))
         {
-            Assert.True(await store.AckAsync(client, entry.EntryId));
+            Assert.Equal(AckResult.Done, (await store.AckAsync(client, entry.EntryId, lease)).Result);
         }
 
         var db = redis.Connection.GetDatabase();

@@ -50,11 +50,11 @@ public sealed class RedisPayloadTests(RedisServerFixture redis) : IClassFixture<
 
         Assert.Equal((1, 1), await Stored());
         var first = (await _store.PeekQueueAsync(Client(1), 1)).Single();
-        Assert.True(await _store.AckAsync(Client(1), first.EntryId));
+        Assert.True(await _store.AckLeasedAsync(Client(1), first.EntryId));
         Assert.Equal((1, 1), await Stored());
         var second = (await _store.PeekQueueAsync(Client(2), 1)).Single();
         Assert.Equal(Event, second.Event.Event);
-        Assert.True(await _store.AckAsync(Client(2), second.EntryId));
+        Assert.True(await _store.AckLeasedAsync(Client(2), second.EntryId));
         Assert.Equal((0, 0), await Stored());
     }
 
@@ -75,7 +75,7 @@ public sealed class RedisPayloadTests(RedisServerFixture redis) : IClassFixture<
         Assert.Equal((1, 1), await Stored());
         var entry = (await _store.PeekQueueAsync(Client(2), 10)).Single();
         Assert.Equal(QueueEntryKind.FirstEvent, entry.Kind);
-        Assert.True(await _store.AckAsync(Client(2), entry.EntryId));
+        Assert.True(await _store.AckLeasedAsync(Client(2), entry.EntryId));
         Assert.Equal((0, 0), await Stored());
     }
 

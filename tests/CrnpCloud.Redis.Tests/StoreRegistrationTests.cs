@@ -6,7 +6,10 @@ using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Redis.Tests;
 
-/// <summary>Without <c>Crnp:Store:Redis</c> the services run on the embedded store, with the retention settings of section <c>Crnp:Store</c>.</summary>
+/// <summary>
+/// Without <c>Crnp:Store:Redis</c> the services run on the embedded store, with the retention settings
+/// of section <c>Crnp:Store</c>; whichever store, one instance answers every role, registered once.
+/// </summary>
 public sealed class StoreRegistrationTests
 {
     [Fact]
@@ -39,5 +42,30 @@ public sealed class StoreRegistrationTests
 
         var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<ICrnpStore>());
         Assert.Contains("DeadLetterMaxCount", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryRole_IsTheOneStoreInstance()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddCrnpMemoryStore();
+        using var host = builder.Build();
+
+        var store = host.Services.GetRequiredService<ICrnpStore>();
+
+        var roles = typeof(ICrnpStore).GetInterfaces();
+        Assert.Contains(typeof(IRegistrationStore), roles);
+        Assert.Contains(typeof(IDeliveryStore), roles);
+        Assert.All(roles, role => Assert.Same(store, host.Services.GetRequiredService(role)));
+    }
+
+    [Fact]
+    public void ASecondStoreRegistration_IsRefused()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddCrnpMemoryStore();
+
+        var error = Assert.Throws<InvalidOperationException>(() => builder.AddCrnpRedisStore());
+        Assert.Contains("already registered", error.Message, StringComparison.Ordinal);
     }
 }

@@ -24,7 +24,7 @@ public abstract class DeliveryStoreContractTests
     private async Task<(ICrnpStore Store, IDeliveryStore Delivery)> Create()
     {
         var store = await CreateStoreAsync();
-        return (store, (IDeliveryStore)store);
+        return (store, store);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public abstract class HistoryStoreContractTests
     private static readonly EventRegistration Membership = new("EC_Cluster", "ESC_cluster_membership");
     private static readonly TimeSpan LongTtl = TimeSpan.FromMinutes(5);
 
-    /// <summary>A fresh store with these limits; it must implement ICrnpStore, IDeliveryStore and IEventHistoryStore.</summary>
+    /// <summary>A fresh store with these limits.</summary>
     protected abstract Task<ICrnpStore> CreateStoreAsync(int logMaxLength, DeadLetterLimits deadLetters);
 
     /// <summary>Moves the store's clock forward where the store has a fake one; real-clock stores just wait.</summary>
@@ -25,7 +25,7 @@ public abstract class HistoryStoreContractTests
     private async Task<(ICrnpStore Store, IDeliveryStore Delivery, IEventHistoryStore History)> Create(int logMaxLength = 100_000, DeadLetterLimits? deadLetters = null)
     {
         var store = await CreateStoreAsync(logMaxLength, deadLetters ?? new DeadLetterLimits());
-        return (store, (IDeliveryStore)store, (IEventHistoryStore)store);
+        return (store, store, store);
     }
 
     private static CallbackAddress Client(int port) => new(IPAddress.Parse("10.2.0.1"), port);
@@ -72,7 +72,7 @@ public abstract class HistoryStoreContractTests
         var e2 = (await store.PublishAsync(Member(2))).Event.Sequence;
         var e3 = (await store.PublishAsync(Member(3))).Event.Sequence;
         var queued = await store.PeekQueueAsync(client, 10);
-        await store.AckAsync(client, queued[0].EntryId);
+        await store.AckLeasedAsync(client, queued[0].EntryId);
 
         var replay = await history.ReplayAsync(client, e1);
         var unknown = await history.ReplayAsync(Client(99), e1);
@@ -85,8 +85,8 @@ public abstract class HistoryStoreContractTests
         Assert.Contains(await delivery.ClientsWithWorkAsync(Partitioning.Of(client, delivery.Partitions)), b => b.Client == client && b.Entries == 4);
 
         // Each entry holds its own reference to the payload: acking the published ones keeps the replayed ones whole.
-        await store.AckAsync(client, queue[0].EntryId);
-        await store.AckAsync(client, queue[1].EntryId);
+        await store.AckLeasedAsync(client, queue[0].EntryId);
+        await store.AckLeasedAsync(client, queue[1].EntryId);
         var rest = await store.PeekQueueAsync(client, 10);
         Assert.Equal([("n2", e2), ("n3", e3)], rest.Select(e => (e.Event.Event.NameValues[0].Values[0], e.Event.Sequence)));
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using CrnpCloud.Core;
+using CrnpCloud.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -52,7 +53,7 @@ public sealed class ServiceHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
         var logs = new LogSink();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
-        builder.Services.AddSingleton(store);
+        builder.Services.AddCrnpStore(store);
         add(builder);
         var app = builder.Build();
         map?.Invoke(app);

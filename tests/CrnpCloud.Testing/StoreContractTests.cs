@@ -74,7 +74,7 @@ public abstract class StoreContractTests
     [Fact]
     public async Task ServerSettings_RoundTrip()
     {
-        var store = (ISettingsStore)await CreateStoreAsync();
+        ISettingsStore store = await CreateStoreAsync();
         Assert.Equal(ServerSettings.None.ToJson(), (await store.GetSettingsAsync()).ToJson());
         var settings = new ServerSettings
         {
@@ -92,7 +92,7 @@ public abstract class StoreContractTests
     [Fact]
     public async Task ClusterNetworks_AndTheOtherSettings_HaveTheirOwnWriters_NeitherOverwritesTheOther()
     {
-        var store = (ISettingsStore)await CreateStoreAsync();
+        ISettingsStore store = await CreateStoreAsync();
         var server = new ServerSettings { RetryCount = 5, AllowHosts = "LOCAL", Source = "CrnpServer a" };
 
         await store.SetSettingsAsync(server);
@@ -119,7 +119,7 @@ public abstract class StoreContractTests
     [Fact]
     public async Task ClusterNetworks_Alone_ReadWithNoOtherSettings()
     {
-        var store = (ISettingsStore)await CreateStoreAsync();
+        ISettingsStore store = await CreateStoreAsync();
 
         await store.SetClusterNetworksAsync(["10.244.1.0/24"]);
         var read = await store.GetSettingsAsync();
@@ -357,10 +357,10 @@ public abstract class StoreContractTests
         var (second, _) = await store.PublishAsync(MembershipEvent(2), null);
         var head = (await store.PeekQueueAsync(Client(1), 1))[0];
 
-        Assert.True(await store.AckAsync(Client(1), head.EntryId));
-        Assert.False(await store.AckAsync(Client(1), head.EntryId));
+        Assert.True(await store.AckLeasedAsync(Client(1), head.EntryId));
+        Assert.False(await store.AckLeasedAsync(Client(1), head.EntryId));
         Assert.Equal([second.Sequence], await QueuedSequences(store, Client(1)));
-        Assert.False(await store.AckAsync(Client(99), head.EntryId));
+        Assert.False(await store.AckLeasedAsync(Client(99), head.EntryId));
     }
 
     [Fact]

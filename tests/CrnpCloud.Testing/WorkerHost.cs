@@ -1,4 +1,5 @@
 using CrnpCloud.Core;
+using CrnpCloud.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -27,7 +28,7 @@ public sealed class WorkerHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         var logs = new LogSink();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
-        builder.Services.AddSingleton(store);
+        builder.Services.AddCrnpStore(store);
         if (time is not null)
         {
             builder.Services.AddSingleton(time);
