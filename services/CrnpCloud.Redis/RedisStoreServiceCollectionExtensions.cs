@@ -17,6 +17,7 @@ public static class RedisStoreServiceCollectionExtensions
     /// </summary>
     public static IHostApplicationBuilder AddCrnpRedisStore(this IHostApplicationBuilder builder)
     {
+        Durations.AcceptInConfiguration();
         builder.Services.AddOptions<RedisStoreOptions>()
             .BindConfiguration(RedisStoreOptions.Section)
             .ValidateDataAnnotations()
