@@ -51,13 +51,19 @@ public static partial class Durations
             {
                 return false;
             }
-            ticks += value * part.Groups[2].Value switch
+            var unit = part.Groups[2].Value switch
             {
                 "ms" => TimeSpan.TicksPerMillisecond,
                 "s" => TimeSpan.TicksPerSecond,
                 "m" => TimeSpan.TicksPerMinute,
                 _ => TimeSpan.TicksPerHour,
             };
+            // Each part and the sum stay within TimeSpan's range, so the decimal arithmetic cannot overflow.
+            if (value > (decimal)TimeSpan.MaxValue.Ticks / unit)
+            {
+                return false;
+            }
+            ticks += value * unit;
             if (ticks > TimeSpan.MaxValue.Ticks)
             {
                 return false;
