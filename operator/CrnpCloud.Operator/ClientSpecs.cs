@@ -15,19 +15,19 @@ internal static class ClientSpecs
     {
         types = EquatableList<EventRegistration>.Empty;
         error = "";
-        if (spec.Port is < 1 or > 65535)
+        if (!SettingLimits.Within(spec.Port, SettingLimits.PortMin, SettingLimits.PortMax))
         {
-            error = $"spec.port {spec.Port} is not between 1 and 65535";
+            error = $"spec.port {spec.Port} is not between {SettingLimits.PortMin} and {SettingLimits.PortMax}";
             return false;
         }
-        if (string.IsNullOrWhiteSpace(spec.Address) || spec.Address.Length > 253)
+        if (string.IsNullOrWhiteSpace(spec.Address) || spec.Address.Length > SettingLimits.ClientAddressMaxLength)
         {
-            error = "spec.address must be an IP address or a host name of at most 253 characters";
+            error = $"spec.address must be an IP address or a host name of at most {SettingLimits.ClientAddressMaxLength} characters";
             return false;
         }
-        if (spec.Events.Count is 0 or > 256)
+        if (!SettingLimits.Within(spec.Events.Count, SettingLimits.ClientEventsMin, SettingLimits.ClientEventsMax))
         {
-            error = "spec.events must list between 1 and 256 event types";
+            error = $"spec.events must list between {SettingLimits.ClientEventsMin} and {SettingLimits.ClientEventsMax} event types";
             return false;
         }
         if (spec.ReRegister is not (null or Always or Never))
@@ -37,12 +37,12 @@ internal static class ClientSpecs
         }
         if (spec.Retry?.Count is { } count && !ServerSettings.ValidRetryCount(count))
         {
-            error = "spec.retry.count must be between 0 and 1000";
+            error = $"spec.retry.count must be between {SettingLimits.RetryCountMin} and {SettingLimits.RetryCountMax}";
             return false;
         }
         if (spec.Retry?.Interval is { } interval && !(Durations.TryParse(interval, out var parsed) && ServerSettings.ValidRetryInterval(parsed)))
         {
-            error = $"spec.retry.interval '{interval}' is not a duration such as 30s or 1m30s (at most 24h)";
+            error = $"spec.retry.interval '{interval}' is not a duration such as 30s or 1m30s (at most {SettingLimits.RetryIntervalMax})";
             return false;
         }
 

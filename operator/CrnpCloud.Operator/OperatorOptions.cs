@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Core;
 
 namespace CrnpCloud.Operator;
 
@@ -21,15 +22,15 @@ public sealed class OperatorOptions
     public string Identity { get; set; } = "";
 
     /// <summary>How long a Lease holds without renewal; a dead leader is replaced after at most this.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    [DurationRange("1s", "10m")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>A leader that has not renewed within this stops reconciling; must be below LeaseDuration.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    [DurationRange("500ms", "10m")]
     public TimeSpan RenewDeadline { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often candidates try to acquire and the leader renews (jittered by up to 20%).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    [DurationRange("100ms", "1m")]
     public TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Name of the CrnpServer (in <see cref="Namespace"/>) whose settings apply; others are reported as ignored.</summary>
@@ -44,22 +45,22 @@ public sealed class OperatorOptions
     /// delivery figures (backlog, last delivery, failures) to its status; nothing is written when
     /// nothing changed.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [DurationRange("100ms", "1h")]
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the leader reads the delivery pool's new removals (a cursor over the store's record).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    [DurationRange("50ms", "10m")]
     public TimeSpan RemovalPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Most declared clients (CrnpClients) with per-client metric series; with more, those with the
     /// largest backlog. Dynamic (TCP) clients never get per-client series.
     /// </summary>
-    [Range(0, 10_000)]
+    [Range(SettingLimits.ClientMetricsLimitMin, SettingLimits.ClientMetricsLimitMax)]
     public int ClientMetricsLimit { get; set; } = 20;
 
     /// <summary>Server-side timeout of one watch request; the watch is then resumed from its last resourceVersion.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [DurationRange("1s", "1h")]
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Reconciles run at once (different objects; one object is never reconciled twice at once).</summary>
@@ -85,7 +86,7 @@ public sealed class OperatorOptions
     /// How long workload and Pod changes are gathered before the groups are evaluated once (a rollout's
     /// burst of Pod updates becomes one evaluation; an event goes out only where a list changed).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [DurationRange("0s", "1m")]
     public TimeSpan ResourceGroupDebounce { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Address of the ingest gRPC service the membership events are published to.</summary>

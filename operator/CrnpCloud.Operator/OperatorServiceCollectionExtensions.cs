@@ -17,13 +17,10 @@ public static class OperatorServiceCollectionExtensions
     public static IHostApplicationBuilder AddCrnpOperator(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<OperatorOptions>()
-            .BindConfiguration(OperatorOptions.Section)
-            .ValidateDataAnnotations()
+        services.AddCrnpOptions<OperatorOptions>(OperatorOptions.Section)
             .Validate(o => o.RenewDeadline < o.LeaseDuration, $"{OperatorOptions.Section}:RenewDeadline must be shorter than LeaseDuration")
             .Validate(o => o.RetryPeriod < o.RenewDeadline, $"{OperatorOptions.Section}:RetryPeriod must be shorter than RenewDeadline")
-            .Validate(o => Uri.TryCreate(o.IngestAddress, UriKind.Absolute, out _), $"{OperatorOptions.Section}:IngestAddress must be an absolute URL such as http://crnpcloud-ingest:9445")
-            .ValidateOnStart();
+            .Validate(o => Uri.TryCreate(o.IngestAddress, UriKind.Absolute, out _), $"{OperatorOptions.Section}:IngestAddress must be an absolute URL such as http://crnpcloud-ingest:9445");
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<OperatorOptions>>().Value);
         services.AddSingleton<IKubernetes>(sp => new Kubernetes(KubeConfig(sp.GetRequiredService<OperatorOptions>())));

@@ -98,19 +98,19 @@ internal sealed partial class SettingsReconciler(
     {
         if (spec.RetryCount is { } count && !ServerSettings.ValidRetryCount(count))
         {
-            return "spec.retryCount must be between 0 and 1000";
+            return $"spec.retryCount must be between {SettingLimits.RetryCountMin} and {SettingLimits.RetryCountMax}";
         }
         if (spec.MaxClients is { } max && !ServerSettings.ValidMaxClients(max))
         {
-            return "spec.maxClients must be between 1 and 10000000";
+            return $"spec.maxClients must be between {SettingLimits.MaxClientsMin} and {SettingLimits.MaxClientsMax}";
         }
         if (spec.RetryInterval is { } ri && !(Durations.TryParse(ri, out var interval) && ServerSettings.ValidRetryInterval(interval)))
         {
-            return $"spec.retryInterval '{ri}' is not a duration such as 30s (at most 24h)";
+            return $"spec.retryInterval '{ri}' is not a duration such as 30s (at most {SettingLimits.RetryIntervalMax})";
         }
         if (spec.ClientTimeout is { } ct && !(Durations.TryParse(ct, out var timeout) && ServerSettings.ValidClientTimeout(timeout)))
         {
-            return $"spec.clientTimeout '{ct}' is not a duration between 10ms and 1h";
+            return $"spec.clientTimeout '{ct}' is not a duration between {SettingLimits.ClientTimeoutMin} and {SettingLimits.ClientTimeoutMax}";
         }
         foreach (var (field, list) in new[] { ("allowHosts", spec.AllowHosts), ("denyHosts", spec.DenyHosts) })
         {
@@ -121,7 +121,7 @@ internal sealed partial class SettingsReconciler(
         }
         if (spec.VendorName is { } vendor && !ServerSettings.ValidVendorName(vendor))
         {
-            return "spec.vendorName must be 1 to 256 characters";
+            return $"spec.vendorName must be {SettingLimits.VendorNameMinLength} to {SettingLimits.VendorNameMaxLength} characters";
         }
         return null;
     }

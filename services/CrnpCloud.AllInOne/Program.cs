@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using CrnpCloud.Core;
 using CrnpCloud.Delivery;
 using CrnpCloud.Edge;
 using CrnpCloud.Ingest;
@@ -76,9 +77,9 @@ static Option<int> Port(string name, string description, int defaultPort)
     var option = new Option<int>(name) { Description = $"{description}; 0 picks a free port", DefaultValueFactory = _ => defaultPort };
     option.Validators.Add(r =>
     {
-        if (r.GetValueOrDefault<int>() is < 0 or > 65535)
+        if (!SettingLimits.Within(r.GetValueOrDefault<int>(), SettingLimits.ListenPortMin, SettingLimits.PortMax))
         {
-            r.AddError($"{name}: a port is 0..65535");
+            r.AddError($"{name}: a port is {SettingLimits.ListenPortMin}..{SettingLimits.PortMax}");
         }
     });
     return option;

@@ -58,10 +58,10 @@ public sealed record DeadLetter(StoredEvent Event, QueueEntryKind Kind, string R
 public sealed class DeadLetterLimits
 {
     /// <summary>Dead letters kept per client; older ones are dropped beyond it.</summary>
-    [Range(1, 1_000_000)]
+    [Range(SettingLimits.DeadLetterMaxCountMin, SettingLimits.DeadLetterMaxCountMax)]
     public int DeadLetterMaxCount { get; set; } = 1000;
 
     /// <summary>How long a dead letter is kept after its client was removed.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    [DurationRange(SettingLimits.DeadLetterMaxAgeMin, SettingLimits.DeadLetterMaxAgeMax)]
     public TimeSpan DeadLetterMaxAge { get; set; } = TimeSpan.FromDays(7);
 }

@@ -59,17 +59,17 @@ public sealed record ServerSettings
     public static IReadOnlyList<string> NetworksFromJson(string json) =>
         JsonSerializer.Deserialize<List<string>>(json, Json) ?? throw new JsonException("cluster networks document is null");
 
-    // The values a service can run with. The operator refuses anything else before writing it, and a
-    // service ignores anything else it finds (keeping its configured value); both ask here.
-    public static bool ValidRetryCount(int count) => count is >= 0 and <= 1000;
+    // The values a service can run with (SettingLimits). The operator refuses anything else before
+    // writing it, and a service ignores anything else it finds (keeping its configured value); both ask here.
+    public static bool ValidRetryCount(int count) => SettingLimits.Within(count, SettingLimits.RetryCountMin, SettingLimits.RetryCountMax);
 
-    public static bool ValidRetryInterval(TimeSpan interval) => interval >= TimeSpan.Zero && interval <= TimeSpan.FromDays(1);
+    public static bool ValidRetryInterval(TimeSpan interval) => SettingLimits.Within(interval, SettingLimits.RetryIntervalMin, SettingLimits.RetryIntervalMax);
 
-    public static bool ValidClientTimeout(TimeSpan timeout) => timeout >= TimeSpan.FromMilliseconds(10) && timeout <= TimeSpan.FromHours(1);
+    public static bool ValidClientTimeout(TimeSpan timeout) => SettingLimits.Within(timeout, SettingLimits.ClientTimeoutMin, SettingLimits.ClientTimeoutMax);
 
-    public static bool ValidMaxClients(int max) => max is >= 1 and <= 10_000_000;
+    public static bool ValidMaxClients(int max) => SettingLimits.Within(max, SettingLimits.MaxClientsMin, SettingLimits.MaxClientsMax);
 
-    public static bool ValidVendorName(string vendor) => vendor.Length is >= 1 and <= 256;
+    public static bool ValidVendorName(string vendor) => SettingLimits.Within(vendor.Length, SettingLimits.VendorNameMinLength, SettingLimits.VendorNameMaxLength);
 
     /// <summary>Parses stored settings; throws <see cref="JsonException"/> for a corrupt document.</summary>
     public static ServerSettings FromJson(string json) =>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Core;
 
 namespace CrnpCloud.Delivery;
 
@@ -8,15 +9,15 @@ public sealed class DeliveryOptions
     public const string Section = "Crnp:Delivery";
 
     /// <summary>Retries of a failed delivery before the client is removed (client_retry_count).</summary>
-    [Range(0, 1000)]
+    [Range(SettingLimits.RetryCountMin, SettingLimits.RetryCountMax)]
     public int RetryCount { get; set; } = 3;
 
     /// <summary>Time between retries (client_retry_interval).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [DurationRange(SettingLimits.RetryIntervalMin, SettingLimits.RetryIntervalMax)]
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Time allowed to connect and write one event (client_timeout): it bounds the whole attempt.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [DurationRange(SettingLimits.ClientTimeoutMin, SettingLimits.ClientTimeoutMax)]
     public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
@@ -24,7 +25,7 @@ public sealed class DeliveryOptions
     /// answers a SYN in a round trip; one that has not answered by then is dead, unplugged or behind a
     /// dropping firewall, and the attempt fails (and is retried) instead of waiting out the client timeout.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [DurationRange("10ms", "1h")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -40,7 +41,7 @@ public sealed class DeliveryOptions
     public TimeSpan Jittered(TimeSpan wait) => Jitter <= 0 ? wait : wait * (1 + (Random.Shared.NextDouble() * Jitter));
 
     /// <summary>Most delivery connections this worker has open at once to clients in good standing (their last attempt completed within <see cref="SuspectAfter"/>).</summary>
-    [Range(1, 100_000)]
+    [Range(SettingLimits.ConnectionBudgetMin, SettingLimits.ConnectionBudgetMax)]
     public int ConnectionBudget { get; set; } = 256;
 
     /// <summary>
@@ -58,15 +59,15 @@ public sealed class DeliveryOptions
     /// its good standing and moves to <see cref="SuspectBudget"/>; if that is full and it has not even connected,
     /// it is put off and made again from there (not counted as a failed attempt).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [DurationRange("10ms", "10m")]
     public TimeSpan SuspectAfter { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long a partition lease lasts without renewal; a dead worker's partitions move after at most this.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.300", "00:10:00")]
+    [DurationRange("300ms", "10m")]
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often each owned partition is scanned for work, to recover wake-ups lost while the store was away.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [DurationRange("100ms", "1h")]
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Queue entries read per store round trip.</summary>

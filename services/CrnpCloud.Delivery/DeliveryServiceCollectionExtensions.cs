@@ -13,11 +13,7 @@ public static class DeliveryServiceCollectionExtensions
     public static IHostApplicationBuilder AddCrnpDelivery(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<DeliveryOptions>()
-            .BindConfiguration(DeliveryOptions.Section)
-            .ValidateDataAnnotations()
-            .Validate(o => o.LeaseTtl >= TimeSpan.FromMilliseconds(300), $"{DeliveryOptions.Section}:LeaseTtl must be at least 300 ms")
-            .ValidateOnStart();
+        services.AddCrnpOptions<DeliveryOptions>(DeliveryOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddLiveSettings<DeliveryOptions>(ApplyLive);
         services.TryAddSingleton<EventSender>();

@@ -1,20 +1,17 @@
 using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Core;
 using CrnpCloud.Protocol;
+using CrnpCloud.ServiceDefaults;
 
 namespace CrnpCloud.Edge;
 
-/// <summary>Settings of the registration server (PROTOCOL.md section 7), section <c>Crnp:Edge</c>.</summary>
-public sealed class EdgeOptions
+/// <summary>
+/// Settings of the registration server (PROTOCOL.md section 7), section <c>Crnp:Edge</c>. CRNP
+/// registrations (TCP/XML) arrive on <c>Port</c> (default 9444) and <c>ListenAddress</c>.
+/// </summary>
+public sealed class EdgeOptions() : ListenEndpointOptions(9444)
 {
     public const string Section = "Crnp:Edge";
-
-    /// <summary>TCP port for registrations; 0 picks a free port (tests).</summary>
-    [Range(0, 65535)]
-    public int Port { get; set; } = 9444;
-
-    /// <summary>Address to listen on; <c>::</c> listens dual-stack on every interface.</summary>
-    [Required]
-    public string ListenAddress { get; set; } = "::";
 
     /// <summary>Who may register: CIDRs, single addresses, <c>LOCAL</c> or <c>ALL</c>, separated by commas or spaces.</summary>
     public string AllowHosts { get; set; } = "LOCAL";
@@ -36,7 +33,7 @@ public sealed class EdgeOptions
     internal IReadOnlyList<string> ClusterNetworks { get; set; } = [];
 
     /// <summary>Most registered clients; a new client beyond it gets LOW_RESOURCE.</summary>
-    [Range(1, 10_000_000)]
+    [Range(SettingLimits.MaxClientsMin, SettingLimits.MaxClientsMax)]
     public int MaxClients { get; set; } = 1000;
 
     /// <summary>Most event types one client may register; beyond it LOW_RESOURCE.</summary>
@@ -44,7 +41,7 @@ public sealed class EdgeOptions
     public int MaxTypesPerClient { get; set; } = 256;
 
     /// <summary>Time allowed to receive a whole registration, and to apply and answer it (client_timeout).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [DurationRange(SettingLimits.ClientTimeoutMin, SettingLimits.ClientTimeoutMax)]
     public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
@@ -52,7 +49,7 @@ public sealed class EdgeOptions
     /// for that long is closed without a reply. <see cref="ClientTimeout"/> still bounds the whole exchange
     /// (a longer IdleTimeout than it has no effect).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [DurationRange("10ms", "1h")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Most registration connections open at once; beyond it a connection is answered LOW_RESOURCE and closed.</summary>

@@ -1,19 +1,17 @@
-using System.Net;
 using CrnpCloud.Core;
 using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Edge;
 
-/// <summary>Cross-field and syntax checks the attributes cannot express; a failure stops the service at start.</summary>
+/// <summary>
+/// Host list syntax, which the attributes cannot express (the listen endpoint has its own check,
+/// <see cref="ServiceDefaults.ListenEndpointValidator{TOptions}"/>); a failure stops the service at start.
+/// </summary>
 internal sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
 {
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {
         var failures = new List<string>();
-        if (!IPAddress.TryParse(options.ListenAddress, out _))
-        {
-            failures.Add($"{EdgeOptions.Section}:ListenAddress '{options.ListenAddress}' is not an IP address");
-        }
         Check(nameof(options.AllowHosts), options.AllowHosts, failures);
         Check(nameof(options.DenyHosts), options.DenyHosts, failures);
         Check(nameof(options.LocalNetworks), options.LocalNetworks, failures, keywordsAllowed: false);

@@ -1,4 +1,3 @@
-using System.Net;
 using CrnpCloud.Core;
 using CrnpCloud.ServiceDefaults;
 using Microsoft.AspNetCore.Connections;
@@ -22,10 +21,7 @@ public static class EdgeServiceCollectionExtensions
     public static IHostApplicationBuilder AddCrnpEdge(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<EdgeOptions>()
-            .BindConfiguration(EdgeOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        services.AddCrnpOptions<EdgeOptions>(EdgeOptions.Section);
         services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddLiveSettings<EdgeOptions>(ApplyLive);
@@ -42,8 +38,8 @@ public static class EdgeServiceCollectionExtensions
         // backstop above it.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<EdgeOptions>>((kestrel, edge) =>
             kestrel.Limits.MaxConcurrentConnections = (long)edge.Value.MaxConcurrentConnections + KestrelHeadroom);
-        services.AddListener<EdgeOptions>("crnp", "CRNP registrations (TCP/XML)",
-            o => (o.ListenAddress, o.Port), listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
+        services.AddListener<EdgeOptions>(EdgeOptions.Section, "crnp", "CRNP registrations (TCP/XML)",
+            listen => listen.UseConnectionHandler<CrnpConnectionHandler>());
         return builder;
     }
 

@@ -1,19 +1,17 @@
 using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Core;
 using CrnpCloud.Protocol;
+using CrnpCloud.ServiceDefaults;
 
 namespace CrnpCloud.Ingest;
 
-/// <summary>Settings of the event ingest, section <c>Crnp:Ingest</c>.</summary>
-public sealed class IngestOptions
+/// <summary>
+/// Settings of the event ingest, section <c>Crnp:Ingest</c>. gRPC (HTTP/2 without TLS, for in-cluster
+/// traffic) on <c>Port</c> (default 9445) and <c>ListenAddress</c>.
+/// </summary>
+public sealed class IngestOptions() : ListenEndpointOptions(9445)
 {
     public const string Section = "Crnp:Ingest";
-
-    /// <summary>gRPC port (HTTP/2 without TLS, for in-cluster traffic); 0 picks a free port.</summary>
-    [Range(0, 65535)]
-    public int Port { get; set; } = 9445;
-
-    [Required]
-    public string ListenAddress { get; set; } = "::";
 
     /// <summary>VENDOR of events that do not name one (CRNP: SUNW, newer releases ORCL).</summary>
     [Required]
@@ -26,7 +24,7 @@ public sealed class IngestOptions
     public string DefaultPublisher { get; set; } = "rgm";
 
     /// <summary>How long an idempotency key is remembered.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    [DurationRange("1s", "168h")]
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Longest idempotency key, in characters.</summary>

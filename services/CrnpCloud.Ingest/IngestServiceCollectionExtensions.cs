@@ -1,4 +1,3 @@
-using System.Net;
 using CrnpCloud.Core;
 using CrnpCloud.ServiceDefaults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -17,14 +16,10 @@ public static class IngestServiceCollectionExtensions
     public static IHostApplicationBuilder AddCrnpIngest(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<IngestOptions>()
-            .BindConfiguration(IngestOptions.Section)
-            .ValidateDataAnnotations()
-            .Validate(o => IPAddress.TryParse(o.ListenAddress, out _), $"{IngestOptions.Section}:ListenAddress must be an IP address")
+        services.AddCrnpOptions<IngestOptions>(IngestOptions.Section)
             .Validate(o => o.MaxEventBytes <= o.MaxReceiveMessageBytes, $"{IngestOptions.Section}:MaxEventBytes must not exceed MaxReceiveMessageBytes")
             .Validate(o => TokenTable.WellFormed(o.PublishTokens), $"{IngestOptions.Section}:PublishTokens must be comma-separated tokens of visible ASCII characters, with no empty entry")
-            .Validate(o => TokenTable.WellFormed(o.AdminTokens), $"{IngestOptions.Section}:AdminTokens must be comma-separated tokens of visible ASCII characters, with no empty entry")
-            .ValidateOnStart();
+            .Validate(o => TokenTable.WellFormed(o.AdminTokens), $"{IngestOptions.Section}:AdminTokens must be comma-separated tokens of visible ASCII characters, with no empty entry");
         services.TryAddSingleton(TimeProvider.System);
         // The CrnpServer vendor name becomes the default vendor of published events.
         services.AddLiveSettings<IngestOptions>((o, live) =>
@@ -44,8 +39,8 @@ public static class IngestServiceCollectionExtensions
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks();
         services.AddStoreReadiness();
-        services.AddListener<IngestOptions>("grpc", "event ingest and admin (gRPC, HTTP/2 without TLS)",
-            o => (o.ListenAddress, o.Port), listen => listen.Protocols = HttpProtocols.Http2);
+        services.AddListener<IngestOptions>(IngestOptions.Section, "grpc", "event ingest and admin (gRPC, HTTP/2 without TLS)",
+            listen => listen.Protocols = HttpProtocols.Http2);
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Core;
 
 namespace CrnpCloud.Redis;
 
@@ -27,11 +28,11 @@ public sealed class RedisStoreOptions
     /// acknowledged; 0 = acknowledged once the primary applied it (asynchronous replication: a
     /// failover may lose the last writes). PROTOCOL.md section 12.
     /// </summary>
-    [Range(0, 16)]
+    [Range(SettingLimits.MinReplicasMin, SettingLimits.MinReplicasMax)]
     public int MinReplicas { get; set; }
 
     /// <summary>How long a write waits for <see cref="MinReplicas"/> confirmations before it is refused as not replicated.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    [DurationRange("1ms", "1m")]
     public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -39,7 +40,7 @@ public sealed class RedisStoreOptions
     /// lives in one Redis Cluster slot and Lua scripts may touch all of its keys.
     /// </summary>
     [Required]
-    [RegularExpression(@"^[A-Za-z0-9_.\-]{1,64}$", ErrorMessage = "Cluster must be 1-64 characters of letters, digits, '_', '.', '-'")]
+    [RegularExpression(SettingLimits.ClusterNamePattern, ErrorMessage = "Cluster must be 1-64 characters of letters, digits, '_', '.', '-'")]
     public string Cluster { get; set; } = "default";
 
     /// <summary>
@@ -52,7 +53,7 @@ public sealed class RedisStoreOptions
     public string KeyPrefix { get; set; } = "crnp:";
 
     /// <summary>Partitions clients hash to; the unit of work a delivery worker leases. Same value in every service.</summary>
-    [Range(1, 4096)]
+    [Range(SettingLimits.PartitionsMin, SettingLimits.PartitionsMax)]
     public int Partitions { get; set; } = 64;
 
     /// <summary>Approximate length the global event log is trimmed to.</summary>
@@ -60,10 +61,10 @@ public sealed class RedisStoreOptions
     public int LogMaxLength { get; set; } = 100_000;
 
     /// <summary>Dead letters kept per client removed by the delivery pool (PROTOCOL.md section 11); the oldest go first.</summary>
-    [Range(1, 1_000_000)]
+    [Range(SettingLimits.DeadLetterMaxCountMin, SettingLimits.DeadLetterMaxCountMax)]
     public int DeadLetterMaxCount { get; set; } = 1000;
 
     /// <summary>How long dead letters are kept after their client was removed.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    [DurationRange(SettingLimits.DeadLetterMaxAgeMin, SettingLimits.DeadLetterMaxAgeMax)]
     public TimeSpan DeadLetterMaxAge { get; set; } = TimeSpan.FromDays(7);
 }

@@ -117,11 +117,14 @@ public static class StoreServiceCollectionExtensions
         }
     }
 
-    private static void AddStoreOptions(IServiceCollection services) =>
+    private static void AddStoreOptions(IServiceCollection services)
+    {
+        Durations.AcceptInConfiguration();
         services.AddOptions<RedisStoreOptions>()
             .BindConfiguration(RedisStoreOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+    }
 }
 
 public static partial class RedisConnection

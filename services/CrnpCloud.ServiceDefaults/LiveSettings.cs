@@ -15,7 +15,7 @@ public sealed class LiveSettingsOptions
     public const string Section = "Crnp:Settings";
 
     /// <summary>How often the stored settings are read; a change applies within this time.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    [DurationRange("50ms", "1h")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
@@ -120,7 +120,7 @@ public static class LiveSettingsExtensions
         ArgumentNullException.ThrowIfNull(services);
         if (!services.Any(d => d.ServiceType == typeof(LiveSettings)))
         {
-            services.AddOptions<LiveSettingsOptions>().BindConfiguration(LiveSettingsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+            services.AddCrnpOptions<LiveSettingsOptions>(LiveSettingsOptions.Section);
             services.AddSingleton<LiveSettings>();
             services.TryAddSingleton(TimeProvider.System);
             services.AddHostedService<LiveSettingsWatcher>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CrnpCloud.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -32,13 +33,9 @@ public static class ServiceDefaultsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        services.AddOptions<ManagementOptions>()
-            .BindConfiguration(ManagementOptions.Section)
-            .ValidateDataAnnotations()
-            .Validate(o => System.Net.IPAddress.TryParse(o.ListenAddress, out _), $"{ManagementOptions.Section}:ListenAddress must be an IP address")
-            .ValidateOnStart();
-        services.AddListener<ManagementOptions>("http", "health and metrics (HTTP: /healthz /readyz /metrics)",
-            o => (o.ListenAddress, o.Port), listen => listen.Protocols = HttpProtocols.Http1);
+        services.AddCrnpOptions<ManagementOptions>(ManagementOptions.Section);
+        services.AddListener<ManagementOptions>(ManagementOptions.Section, "http", "health and metrics (HTTP: /healthz /readyz /metrics)",
+            listen => listen.Protocols = HttpProtocols.Http1);
 
         services.AddStoreReadiness();
 
@@ -78,20 +75,35 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// A named Kestrel endpoint on the address and port that <typeparamref name="TOptions"/> give,
-    /// recorded in <see cref="Listeners"/> so its bound port is printed and can be looked up.
+    /// The options of one settings section, registered the way every CrnpCloud component registers its
+    /// own: bound from configuration (a duration in either form, <see cref="Durations"/>), checked by their
+    /// data annotations (and any <see cref="IValidateOptions{TOptions}"/>) when the service starts, so a
+    /// bad value stops it with a message naming the setting.
     /// </summary>
-    public static IServiceCollection AddListener<TOptions>(
-        this IServiceCollection services, string name, string description, Func<TOptions, (string Address, int Port)> endpoint, Action<ListenOptions> configure)
+    public static OptionsBuilder<TOptions> AddCrnpOptions<TOptions>(this IServiceCollection services, string section)
         where TOptions : class
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
+        Durations.AcceptInConfiguration();
+        return services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+    }
+
+    /// <summary>
+    /// A named Kestrel endpoint on the <see cref="ListenEndpointOptions.ListenAddress"/> and
+    /// <see cref="ListenEndpointOptions.Port"/> of <typeparamref name="TOptions"/> (section
+    /// <paramref name="section"/>, checked by <see cref="ListenEndpointValidator{TOptions}"/>), recorded in
+    /// <see cref="Listeners"/> so its bound port is printed and can be looked up.
+    /// </summary>
+    public static IServiceCollection AddListener<TOptions>(
+        this IServiceCollection services, string section, string name, string description, Action<ListenOptions> configure)
+        where TOptions : ListenEndpointOptions
+    {
         ArgumentNullException.ThrowIfNull(configure);
+        services.AddSingleton<IValidateOptions<TOptions>>(new ListenEndpointValidator<TOptions>(section));
         var listeners = services.AddListeners();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<TOptions>>((kestrel, options) =>
         {
-            var (address, port) = endpoint(options.Value);
-            kestrel.Listen(Listeners.ParseAddress(address), port, listen =>
+            var endpoint = options.Value;
+            kestrel.Listen(Listeners.ParseAddress(endpoint.ListenAddress), endpoint.Port, listen =>
             {
                 configure(listen);
                 listeners.Add(name, description, listen);

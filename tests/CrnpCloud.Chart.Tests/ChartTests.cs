@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+using CrnpCloud.Core;
 using CrnpCloud.Delivery;
 using CrnpCloud.Edge;
 using CrnpCloud.Ingest;
@@ -179,7 +181,9 @@ public sealed class ChartTests
             Assert.True(property?.CanWrite == true, $"{key}: {sections[path[..split]].Name} has no settable {path[(split + 1)..]}");
         }
 
-        // And the values bind: every ConfigMap value converts to its option's type.
+        // And the values bind: every ConfigMap value converts to its option's type (durations as the
+        // services read them, AddCrnpOptions), within the bounds the options allow.
+        Durations.AcceptInConfiguration();
         var config = new ConfigurationBuilder().AddInMemoryCollection(
             Config(objects).Where(kv => kv.Key.StartsWith("Crnp__", StringComparison.Ordinal))
                 .Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value))).Build();
@@ -187,7 +191,28 @@ public sealed class ChartTests
         {
             var bound = config.GetSection(section).Get(type, o => o.ErrorOnUnknownConfiguration = true);
             Assert.True(bound is not null || !config.GetSection(section).Exists(), $"{section} did not bind");
+            if (bound is not null)
+            {
+                var invalid = new List<ValidationResult>();
+                Assert.True(Validator.TryValidateObject(bound, new ValidationContext(bound), invalid, validateAllProperties: true),
+                    $"{section}: {string.Join("; ", invalid.Select(r => r.ErrorMessage))}");
+            }
         }
+    }
+
+    [Fact]
+    public void Durations_InEitherForm_ReachTheServicesAsWritten_AndBind()
+    {
+        var config = Config(Helm.Render(null, "delivery.retryInterval=00:00:45", "edge.clientTimeout=1m30s", "operator.statusInterval=250ms"));
+        Assert.Equal(("00:00:45", "1m30s", "250ms"), (config["Crnp__Delivery__RetryInterval"], config["Crnp__Edge__ClientTimeout"], config["Crnp__Operator__StatusInterval"]));
+        Assert.Equal("30s", Config(Helm.Render())["Crnp__Delivery__RetryInterval"]);
+
+        Durations.AcceptInConfiguration();
+        var bound = new ConfigurationBuilder().AddInMemoryCollection(config.Select(kv =>
+            KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value))).Build();
+        Assert.Equal(TimeSpan.FromSeconds(45), bound.GetSection(DeliveryOptions.Section).Get<DeliveryOptions>()!.RetryInterval);
+        Assert.Equal(TimeSpan.FromSeconds(90), bound.GetSection(EdgeOptions.Section).Get<EdgeOptions>()!.ClientTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), bound.GetSection(OperatorOptions.Section).Get<OperatorOptions>()!.StatusInterval);
     }
 
     [Fact]
@@ -225,7 +250,7 @@ public sealed class ChartTests
     [Theory]
     [InlineData("edge.replicas=abc", "edge.replicas: Invalid type")]
     [InlineData("edgee.replicas=2", "Additional property edgee is not allowed")]
-    [InlineData("delivery.retryInterval=30s", "delivery.retryInterval: Does not match pattern")]
+    [InlineData("delivery.retryInterval=30 seconds", "delivery.retryInterval: Does not match pattern")]
     [InlineData("redis.enabled=false", "Must validate \"then\"")]
     [InlineData("delivery.sysctls[0].name=net.ipv4.tcp_tw_reuse", "delivery.sysctls.0: value is required")]
     [InlineData("delivery.sysctls[0].name=TW reuse", "delivery.sysctls.0.name: Does not match pattern")]

@@ -94,7 +94,7 @@ public sealed class RedisModeTests
             var env = ChartEnvironment.For(objects, component, "pod", "crnp-system");
             Assert.Equal($"{sentinels},serviceName=crnpcloud", env["Crnp__Store__Redis"]);
             Assert.Equal(password, env["Crnp__Store__Password"]);
-            Assert.Equal(("1", "00:00:01"), (env["Crnp__Store__MinReplicas"], env["Crnp__Store__ReplicationTimeout"]));
+            Assert.Equal(("1", "1s"), (env["Crnp__Store__MinReplicas"], env["Crnp__Store__ReplicationTimeout"]));
         }
         // The store reads that form as a Sentinel configuration.
         var options = StackExchange.Redis.ConfigurationOptions.Parse(Config(objects)["Crnp__Store__Redis"]);
@@ -147,7 +147,7 @@ public sealed class RedisModeTests
     [InlineData("redis.mode=sentinel,redis.sentinel.antiAffinity=maybe", "redis.sentinel.antiAffinity must be one of the following")]
     [InlineData("redis.mode=sentinel,redis.sentinel.quorum=4", "redis.sentinel.quorum (4) cannot exceed redis.sentinel.replicas (3)")]
     [InlineData("redis.mode=sentinel,redis.sentinel.sentinels=3", "Additional property sentinels is not allowed")]
-    [InlineData("redis.replicationTimeout=1s", "redis.replicationTimeout: Does not match pattern")]
+    [InlineData("redis.replicationTimeout=1sec", "redis.replicationTimeout: Does not match pattern")]
     [InlineData("redis.enabled=false,redis.url=x:6379,redis.mode=sentinel", "redis.enabled=false (legacy: an external Redis) contradicts redis.mode=sentinel")]
     [InlineData("redis.mode=external,redis.external.address=redis+sentinel://:pw@s1:26379/m", "no password in a redis+sentinel:// URL")]
     [InlineData("redis.mode=external,redis.external.address=redis+sentinel://s1:26379", "a redis+sentinel:// URL needs the service name")]

@@ -14,6 +14,8 @@ internal sealed class EdgeHost : IAsyncDisposable
 
     public LogSink Logs => _host.Logs;
 
+    public IServiceProvider Services => _host.Services;
+
     public IPEndPoint Endpoint => new(IPAddress.Loopback, _host.Port);
 
     public IPEndPoint EndpointV6 => new(IPAddress.IPv6Loopback, _host.Port);

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
+using CrnpCloud.Core;
 using k8s;
 using k8s.Models;
 
