@@ -53,17 +53,6 @@ public static class CrnpRegistrar
         return outcome.Result.IsSuccess ? outcome.Result.Value : throw new CrnpReplyException(outcome.Result.Error, null);
     }
 
-    /// <summary>Sends the bytes and returns everything the server wrote before closing.</summary>
-    public static async Task<byte[]> ExchangeAsync(EndPoint server, ReadOnlyMemory<byte> document, CrnpExchangeOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        options ??= CrnpExchangeOptions.Default;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.Timeout);
-        using var socket = await ConnectAsync(server, options.From, deadline.Token);
-        await socket.SendAsync(document, SocketFlags.None, deadline.Token);
-        return await ReadToEndAsync(socket, deadline.Token);
-    }
-
     /// <summary>A TCP connection to the server, without Nagle's delay, from <paramref name="from"/> when given.</summary>
     public static async Task<Socket> ConnectAsync(EndPoint server, IPAddress? from, CancellationToken cancellationToken)
     {
