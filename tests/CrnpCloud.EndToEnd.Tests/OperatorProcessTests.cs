@@ -23,34 +23,14 @@ public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHe
         await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
         var dir = Directory.CreateTempSubdirectory("crnp-e2e-kube-").FullName;
         kube.Put(ResourceKind.Nodes, KubeObjects.Node("node-a", ready: true));
-        var common = new Dictionary<string, string>
-        {
-            ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
-            ["Crnp__Store__KeyPrefix"] = RedisStores.UniquePrefix(),
-            ["Crnp__Ingest__Port"] = "0",
-            ["Crnp__Settings__RefreshInterval"] = "00:00:00.200",
-            ["Logging__LogLevel__Default"] = "Information",
-        };
-        await using var ingest = ServiceProcess.Start("CrnpCloud.Ingest", common);
-        var ingestPort = await ingest.PortOfAsync("grpc");
-        await using var worker = ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>(common)
-        {
-            ["Crnp__Delivery__RetryCount"] = "3",
-            ["Crnp__Delivery__LeaseTtl"] = "00:00:03",
-        });
-        await worker.PortOfAsync("http");
-        var operatorSettings = new Dictionary<string, string>(common)
-        {
-            ["Crnp__Operator__Kubeconfig"] = kube.WriteKubeconfig(dir),
-            ["Crnp__Operator__Namespace"] = "crnp",
-            ["Crnp__Operator__LeaseDuration"] = "00:00:04",
-            ["Crnp__Operator__RenewDeadline"] = "00:00:03",
-            ["Crnp__Operator__RetryPeriod"] = "00:00:00.500",
-            ["Crnp__Operator__StatusInterval"] = "00:00:01",
-            ["Crnp__Operator__IngestAddress"] = $"http://127.0.0.1:{ingestPort}",
-        };
-        await using var op1 = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(operatorSettings) { ["Crnp__Operator__Identity"] = "op-1" });
-        await using var op2 = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(operatorSettings) { ["Crnp__Operator__Identity"] = "op-2" });
+        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, kube.WriteKubeconfig(dir), operators: 2)
+            .SetWorkers(new Dictionary<string, string> { ["Crnp__Delivery__LeaseTtl"] = "00:00:03" })
+            .SetOperators(new Dictionary<string, string>
+            {
+                ["Crnp__Operator__LeaseDuration"] = "00:00:04",
+                ["Crnp__Operator__RenewDeadline"] = "00:00:03",
+            }));
+        var (ingest, worker, op1, op2) = (system.IngestProcess, system.Workers[0], system.Operators[0], system.Operators[1]);
         await using var listener = CrnpTestListener.Start();
 
         kube.Put(Servers, new JsonObject
