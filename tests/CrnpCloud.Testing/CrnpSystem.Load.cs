@@ -162,7 +162,7 @@ public sealed partial class CrnpSystem
 
     private async Task StopPublishingAsync()
     {
-        if (_stopPublishing is { } stop)
+        if (Interlocked.Exchange(ref _stopPublishing, null) is { } stop)
         {
             await stop.CancelAsync();
             await _publisher;
