@@ -5,6 +5,7 @@ using CrnpCloud.FakeKube;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
 using Xunit.Abstractions;
+using static CrnpCloud.EndToEnd.Tests.OperatorKube;
 
 namespace CrnpCloud.EndToEnd.Tests;
 
@@ -17,18 +18,15 @@ public sealed class OperatorClientHealthProcessTests(RedisServerFixture redis, I
 {
     private const int Dynamic = 1000;
     private const int Limit = 20;
-    private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
-    private static readonly ResourceKind Servers = new("crnp.cloud", "v1alpha1", "crnpservers", "CrnpServer", Namespaced: true);
-    private static readonly ResourceKind ConfigMaps = new("", "v1", "configmaps", "ConfigMap", Namespaced: true, HasStatus: false);
 
     [Fact]
     public async Task Removal_ReachesStatusAndEvent_AndClientSeriesStayBounded_With1000DynamicClients()
     {
-        await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
-        var dir = Directory.CreateTempSubdirectory("crnp-e2e-health-").FullName;
+        await using var world = await OperatorKube.StartAsync();
+        var kube = world.Api;
         // A failed client is retried an hour later: the dynamic and idle clients stay registered with
         // a backlog; only "gone" (retry count 0 in its CrnpClient) is removed.
-        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, kube.WriteKubeconfig(dir))
+        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, world.Kubeconfig)
             .SetWorkers(new Dictionary<string, string>
             {
                 ["Crnp__Delivery__RetryInterval"] = "01:00:00",
@@ -107,7 +105,6 @@ public sealed class OperatorClientHealthProcessTests(RedisServerFixture redis, I
         Assert.True(series.Count <= 3 * Limit, $"{series.Count} per-client series");
         Assert.DoesNotContain(series, s => s.Contains("127.77.", StringComparison.Ordinal));
         Assert.Matches(@"crnp_operator_client_series_omitted(\{[^}]*\})? 4\b", scrape);
-        Directory.Delete(dir, recursive: true);
     }
 
     private static List<string> ClientSeries(string scrape) =>

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CrnpCloud.FakeKube;
 using CrnpCloud.Testing;
 using Xunit.Abstractions;
+using static CrnpCloud.EndToEnd.Tests.OperatorKube;
 
 namespace CrnpCloud.EndToEnd.Tests;
 
@@ -13,17 +14,13 @@ namespace CrnpCloud.EndToEnd.Tests;
 /// </summary>
 public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
 {
-    private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
-    private static readonly ResourceKind Servers = new("crnp.cloud", "v1alpha1", "crnpservers", "CrnpServer", Namespaced: true);
-    private static readonly ResourceKind ConfigMaps = new("", "v1", "configmaps", "ConfigMap", Namespaced: true, HasStatus: false);
-
     [Fact]
     public async Task Operators_OnRedis_ApplySettings_PublishMembership_AndSurviveTheLeadersKill()
     {
-        await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
-        var dir = Directory.CreateTempSubdirectory("crnp-e2e-kube-").FullName;
+        await using var world = await OperatorKube.StartAsync();
+        var kube = world.Api;
         kube.Put(ResourceKind.Nodes, KubeObjects.Node("node-a", ready: true));
-        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, kube.WriteKubeconfig(dir), operators: 2)
+        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, world.Kubeconfig, operators: 2)
             .SetWorkers(new Dictionary<string, string> { ["Crnp__Delivery__LeaseTtl"] = "00:00:03" })
             .SetOperators(new Dictionary<string, string>
             {
@@ -72,7 +69,6 @@ public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHe
         Assert.Equal(("node-a", "-1"), (Values(listener.Events[1], "node_list"), Values(listener.Events[1], "state_list")));
         Assert.NotEqual(holder, (string?)kube.Get(ResourceKind.Leases, "crnp", "crnpcloud-operator")!["spec"]!["holderIdentity"]);
         Assert.Contains(follower.Output, l => l.Contains("leads: reconciling", StringComparison.Ordinal));
-        Directory.Delete(dir, recursive: true);
     }
 
     private static string Values(Protocol.CrnpEvent evt, string name) => string.Join(",", evt.NameValues.Single(p => p.Name == name).Values);
