@@ -1,26 +1,21 @@
-using System.IO.Pipelines;
 using System.Net.Sockets;
+using CrnpCloud.Client;
 using CrnpCloud.Protocol;
 
 namespace CrnpCloud.Cli;
 
-/// <summary>One registration exchange with a CRNP server: connect, send SC_CALLBACK_REG, read SC_REPLY.</summary>
+/// <summary>One registration exchange with a CRNP server (<see cref="CrnpRegistrar"/>), its failures as crnpctl reports them.</summary>
 internal static class CrnpSession
 {
     public static async Task<CrnpReply> SendAsync(Endpoint server, CallbackRegistration registration, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        using var tcp = new TcpClient { NoDelay = true };
         try
         {
-            await tcp.ConnectAsync(server.Host, server.Port, deadline.Token);
-            var stream = tcp.GetStream();
-            await stream.WriteAsync(CrnpWriter.ToBytes(registration), deadline.Token);
-            var outcome = await new CrnpMessageReader().ReadReplyAsync(PipeReader.Create(stream), deadline.Token);
-            return outcome.Result.IsSuccess
-                ? outcome.Result.Value
-                : throw new CliException(ExitCodes.Failure, $"the server at {server} answered with something that is not an SC_REPLY: {outcome.Result.Error.Message}");
+            return await CrnpRegistrar.RegisterAsync(server.ToEndPoint(), registration, new CrnpExchangeOptions { Timeout = timeout }, cancellationToken);
+        }
+        catch (CrnpReplyException ex)
+        {
+            throw new CliException(ExitCodes.Failure, $"the server at {server} answered with something that is not an SC_REPLY: {ex.Error.Message}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 
 namespace CrnpCloud.Cli;
 
@@ -46,6 +47,9 @@ internal readonly record struct Endpoint(string Host, int Port)
         endpoint = new Endpoint(host, port);
         return true;
     }
+
+    /// <summary>The socket address to connect to: an IP address as it is, a host name to resolve.</summary>
+    public EndPoint ToEndPoint() => IPAddress.TryParse(Host, out var address) ? new IPEndPoint(address, Port) : new DnsEndPoint(Host, Port);
 
     private static bool TryPort(string text, out int port) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is > 0 and <= 65535;

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using CrnpCloud.Client;
 using CrnpCloud.Protocol;
 
 namespace CrnpCloud.Cli;
@@ -46,29 +46,41 @@ internal static class ListenCommand
 
     private static async Task<int> RunAsync(Endpoint server, IPEndPoint bind, EventRegistration[] types, bool json, CancellationToken stop)
     {
-        using var listener = new TcpListener(bind);
-        if (bind.Address.Equals(IPAddress.IPv6Any))
-        {
-            listener.Server.DualMode = true;
-        }
+        CrnpEventListener listener;
         try
         {
-            listener.Start();
+            listener = new CrnpEventListener(bind, new CrnpListenerOptions { ReadTimeout = ReadTimeout });
         }
         catch (SocketException ex)
         {
             throw new CliException(ExitCodes.Failure, $"cannot listen on {bind}: {ex.Message}");
         }
-        var local = (IPEndPoint)listener.LocalEndpoint;
+        await using var receiving = listener;
+        var local = listener.LocalEndPoint;
         await Console.Error.WriteLineAsync($"listening on {local}; registering {string.Join(" ", types.Select(EventSpec.Format))} with {server}");
 
-        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var received = ReceiveAsync(listener, json, receiving.Token);
+        // One event per connection, read to the close of its root element, in the order the server sends them.
+        var count = 0;
+        listener.Start(async delivery =>
+        {
+            if (delivery.Event is { } evt)
+            {
+                count++;
+                await Console.Out.WriteLineAsync(json ? ToJson(evt, DateTimeOffset.UtcNow) : ToText(count, evt, DateTimeOffset.UtcNow));
+                await Console.Out.FlushAsync();
+            }
+            else if (delivery.Failure is { } failure)
+            {
+                await Console.Error.WriteLineAsync($"a delivery connection failed: {failure.Message}");
+            }
+            else if (!delivery.PeerSentNothing)
+            {
+                await Console.Error.WriteLineAsync($"ignored a message from {delivery.From}: {delivery.Error?.Message}");
+            }
+        });
         var reply = await CrnpSession.SendAsync(server, new CallbackRegistration(RegistrationType.AddClient, local.Port, types), Options.Timeout, stop);
         if (reply.Status != StatusCode.Ok)
         {
-            await receiving.CancelAsync();
-            await received;
             throw new CliException(ExitCodes.Refused, $"registration refused: {reply.Status.ToWire()}: {reply.Message}");
         }
         await Console.Error.WriteLineAsync($"registered (port {local.Port}): {reply.Message}; Ctrl-C unregisters and exits");
@@ -82,56 +94,16 @@ internal static class ListenCommand
             // Ctrl-C or SIGTERM: unregister below.
         }
 
-        var code = ExitCodes.Ok;
         try
         {
             var removed = await CrnpSession.SendAsync(server, new CallbackRegistration(RegistrationType.RemoveClient, local.Port), Options.Timeout, CancellationToken.None);
             await Console.Error.WriteLineAsync($"unregistered: {removed.Status.ToWire()}: {removed.Message}");
+            return ExitCodes.Ok;
         }
         catch (CliException ex)
         {
             await Console.Error.WriteLineAsync($"could not unregister: {ex.Message}");
-            code = ex.ExitCode;
-        }
-        await receiving.CancelAsync();
-        await received;
-        return code;
-    }
-
-    // One event per connection, read to the close of its root element, in the order the server sends them.
-    private static async Task ReceiveAsync(TcpListener listener, bool json, CancellationToken cancellationToken)
-    {
-        var reader = new CrnpMessageReader();
-        var count = 0;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                using var connection = await listener.AcceptTcpClientAsync(cancellationToken);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(ReadTimeout);
-                var outcome = await reader.ReadEventAsync(PipeReader.Create(connection.GetStream()), timeout.Token);
-                if (outcome.PeerSentNothing)
-                {
-                    continue;
-                }
-                if (!outcome.Result.IsSuccess)
-                {
-                    await Console.Error.WriteLineAsync($"ignored a message from {connection.Client.RemoteEndPoint}: {outcome.Result.Error.Message}");
-                    continue;
-                }
-                count++;
-                await Console.Out.WriteLineAsync(json ? ToJson(outcome.Result.Value, DateTimeOffset.UtcNow) : ToText(count, outcome.Result.Value, DateTimeOffset.UtcNow));
-                await Console.Out.FlushAsync(cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
-            {
-                await Console.Error.WriteLineAsync($"a delivery connection failed: {ex.Message}");
-            }
+            return ex.ExitCode;
         }
     }
 

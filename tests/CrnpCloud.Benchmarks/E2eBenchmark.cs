@@ -19,6 +19,9 @@ internal static partial class E2eBenchmark
 {
     private const int Streams = 4;
 
+    /// <summary>The name-value pair that numbers each benchmark event (the ledger's key).</summary>
+    private const string LedgerKey = "ev_bench_seq";
+
     private static string Fsync { get; set; } = "everysec";
 
     private static Dictionary<string, string> Extra { get; } = [];
@@ -86,8 +89,8 @@ internal static partial class E2eBenchmark
     private static async Task<bool> FanoutAsync(string mode, int workers, int clientCount, int eventCount, double rate, int warmup, bool floor, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== {mode}{(mode == "processes" ? $" (redis appendfsync {Fsync})" : "")}: {clientCount} client(s) x {eventCount} events = {(long)clientCount * eventCount} deliveries, {(mode == "processes" ? $"{workers} worker(s), " : "")}publishing {(rate > 0 ? $"{rate} events/s" : "as fast as accepted")}");
-        await using var system = await BenchSystem.StartAsync(mode, workers, Fsync, Extra);
-        var receivers = Enumerable.Range(0, clientCount).Select(_ => Ledger.Receiver()).ToList();
+        await using var system = await StartSystemAsync(mode, workers, Extra);
+        var receivers = Enumerable.Range(0, clientCount).Select(_ => Receiver()).ToList();
         try
         {
             await RegisterAsync(system, receivers, cancellationToken);
@@ -135,9 +138,9 @@ internal static partial class E2eBenchmark
         };
         double baseline;
         Console.WriteLine($"== {mode}: faulty clients: baseline {clientCount - 2} healthy clients x {eventCount} events");
-        await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
+        await using (var system = await StartSystemAsync(mode, workers, settings))
         {
-            var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => Ledger.Receiver()).ToList();
+            var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => Receiver()).ToList();
             await RegisterAsync(system, receivers, cancellationToken);
             await WarmUpAsync(system, receivers, cancellationToken);
             var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
@@ -148,17 +151,17 @@ internal static partial class E2eBenchmark
             }
         }
         Console.WriteLine($"== {mode}: faulty clients: {clientCount - 2} healthy + 1 silent (never answers a SYN) + 1 refusing");
-        await using (var system = await BenchSystem.StartAsync(mode, workers, Fsync, settings))
+        await using (var system = await StartSystemAsync(mode, workers, settings))
         {
-            var healthy = Enumerable.Range(0, clientCount - 2).Select(_ => Ledger.Receiver()).ToList();
+            var healthy = Enumerable.Range(0, clientCount - 2).Select(_ => Receiver()).ToList();
             await using var silent = CrnpTestListener.Silent();
             if (!await CrnpTestListener.ConnectTimesOutAsync(silent.Address, TimeSpan.FromSeconds(1)))
             {
                 throw new InvalidOperationException("the silent client answered a connect");
             }
             var refusing = CrnpTestListener.Refusing();
-            await system.RegisterAsync(silent.Address.Port);
-            await system.RegisterAsync(refusing.Port);
+            await system.AddClientAsync(silent.Address.Port);
+            await system.AddClientAsync(refusing.Port);
             await RegisterAsync(system, healthy, cancellationToken);
             await WarmUpAsync(system, healthy, cancellationToken);
             var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
@@ -179,7 +182,7 @@ internal static partial class E2eBenchmark
     /// completes; checked by their own ledger, not measured. Without it the baseline, run first, paid
     /// for both and the comparison said little.
     /// </summary>
-    private static async Task WarmUpAsync(BenchSystem system, List<CrnpTestListener> receivers, CancellationToken cancellationToken)
+    private static async Task WarmUpAsync(CrnpSystem system, List<CrnpTestListener> receivers, CancellationToken cancellationToken)
     {
         var warmup = Warmup ?? 100;
         Console.WriteLine($"-- warm-up: {warmup} events, not measured");
@@ -194,25 +197,74 @@ internal static partial class E2eBenchmark
         Console.WriteLine("-- measured:");
     }
 
-    private sealed record Phase(Ledger.Result Result, double Throughput, byte[] Document, Ledger Ledger, long Started);
+    /// <summary>
+    /// The system for a benchmark: redis-server (appendfsync <see cref="Fsync"/>), edge, ingest and
+    /// <paramref name="workers"/> delivery workers (mode <c>processes</c>), or the all-in-one host on its
+    /// in-memory store (mode <c>allinone</c>), with room for every client; started once the ingest answers.
+    /// </summary>
+    private static Task<CrnpSystem> StartSystemAsync(string mode, int workers, IReadOnlyDictionary<string, string> settings) =>
+        CrnpSystem.StartAsync(new SystemOptions
+        {
+            AllInOne = mode == "allinone",
+            Workers = workers,
+            Fsync = Fsync,
+            KeyPrefix = "crnp:",
+            WaitForIngest = true,
+        }.Set(new Dictionary<string, string>
+        {
+            ["Crnp__Edge__MaxClients"] = "100000",
+            ["Crnp__Delivery__ConnectionBudget"] = "256",
+            ["Crnp__Ingest__MaxEventBytes"] = "65536",
+        }).Set(settings));
+
+    /// <summary>A receiver that keeps of each event only what the ledger reads (see <see cref="CrnpTestListener.Keep"/>).</summary>
+    private static CrnpTestListener Receiver()
+    {
+        var listener = CrnpTestListener.Start();
+        listener.Keep = DeliveryLedger.KeyOnly(LedgerKey);
+        return listener;
+    }
+
+    /// <summary>CPU seconds and peak RSS of every process of the system and of this benchmark process.</summary>
+    private static IReadOnlyList<(string Name, double CpuSeconds, double PeakRssMiB)> Usage(CrnpSystem system)
+    {
+        var (cpu, rss) = ProcUsage.Of(Environment.ProcessId);
+        return [.. system.Usage(), ("bench(receivers+publisher)", cpu, rss)];
+    }
+
+    private static string FormatUsage(IReadOnlyList<(string Name, double CpuSeconds, double PeakRssMiB)> before,
+        IReadOnlyList<(string Name, double CpuSeconds, double PeakRssMiB)> after, double seconds) =>
+        string.Join(", ", after.Select(a =>
+        {
+            var cpu = a.CpuSeconds - before.FirstOrDefault(b => b.Name == a.Name).CpuSeconds;
+            return string.Create(CultureInfo.InvariantCulture, $"{a.Name} {cpu / seconds * 100:F0}% cpu {a.PeakRssMiB:F0} MiB");
+        }));
+
+    /// <summary>Redis figures per delivery between two samples.</summary>
+    private static string FormatRedisPerDelivery(RedisSample? before, RedisSample? after, long deliveries) =>
+        before is null || after is null || deliveries == 0 ? ""
+        : string.Create(CultureInfo.InvariantCulture,
+            $"redis per delivery: {(after.Scripts - before.Scripts) / (double)deliveries:F2} script calls, {(after.Cpu - before.Cpu) * 1e6 / deliveries:F1} us CPU");
+
+    private sealed record Phase(DeliveryLedger.Result Result, double Throughput, byte[] Document, DeliveryLedger Ledger, long Started);
 
     /// <summary>Registers the receivers through the edge, then gives the workers time to settle their partition shares.</summary>
-    private static async Task RegisterAsync(BenchSystem system, IEnumerable<CrnpTestListener> receivers, CancellationToken cancellationToken)
+    private static async Task RegisterAsync(CrnpSystem system, IEnumerable<CrnpTestListener> receivers, CancellationToken cancellationToken)
     {
-        await system.RegisterAllAsync(receivers.Select(r => r.Address.Port));
+        await system.AddClientsAsync(receivers.Select(r => r.Address.Port));
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
     }
 
     /// <summary>Publishes to registered receivers, waits for every delivery and prints the ledger, throughput, latency and process usage.</summary>
     /// <param name="firstSequence">the first event's benchmark number: a measured phase numbers apart from its warm-up</param>
-    private static async Task<Phase> DeliverAsync(BenchSystem system, IReadOnlyList<CrnpTestListener> receivers, int eventCount, double rate, CancellationToken cancellationToken,
+    private static async Task<Phase> DeliverAsync(CrnpSystem system, IReadOnlyList<CrnpTestListener> receivers, int eventCount, double rate, CancellationToken cancellationToken,
         long firstSequence = 0)
     {
-        var ledger = new Ledger();
-        var before = system.Usage();
+        var ledger = new DeliveryLedger(LedgerKey);
+        var before = Usage(system);
         var redisBefore = await system.RedisSampleAsync();
         var started = Stopwatch.GetTimestamp();
-        await PublishAsync(system.Ingest, ledger, eventCount, rate, cancellationToken, firstSequence);
+        await PublishAsync(system.IngestClient, ledger, eventCount, rate, cancellationToken, firstSequence);
         var published = Stopwatch.GetElapsedTime(started);
 
         var deadline = Stopwatch.StartNew();
@@ -235,8 +287,8 @@ internal static partial class E2eBenchmark
             Console.WriteLine($"timeline (receipts per second since the first publish): {string.Join(' ', perSecond)}");
             Console.WriteLine($"timeline (worst publish -> received ms of the events published in each second): {string.Join(' ', ledger.WorstBySecond(receivers, started))}");
         }
-        Console.WriteLine($"processes: {BenchSystem.FormatUsage(before, system.Usage(), wall)}");
-        if (BenchSystem.FormatRedisPerDelivery(redisBefore, await system.RedisSampleAsync(), result.Delivered) is { Length: > 0 } perDelivery)
+        Console.WriteLine($"processes: {FormatUsage(before, Usage(system), wall)}");
+        if (FormatRedisPerDelivery(redisBefore, await system.RedisSampleAsync(), result.Delivered) is { Length: > 0 } perDelivery)
         {
             Console.WriteLine(perDelivery);
         }
@@ -255,7 +307,7 @@ internal static partial class E2eBenchmark
     /// (one stream is bound by one store round trip per event), paced to <paramref name="rate"/>; each
     /// reply's global sequence goes into the ledger, since that, not the numbering, is publish order.
     /// </summary>
-    private static async Task PublishAsync(EventIngest.EventIngestClient ingest, Ledger ledger, int count, double rate, CancellationToken cancellationToken, long firstSequence = 0)
+    private static async Task PublishAsync(EventIngest.EventIngestClient ingest, DeliveryLedger ledger, int count, double rate, CancellationToken cancellationToken, long firstSequence = 0)
     {
         const int Window = 32;
         var next = -1;
@@ -275,7 +327,7 @@ internal static partial class E2eBenchmark
                     {
                         seq = sent.Dequeue();
                     }
-                    ledger.RecordOrder(seq, reply.Sequence);
+                    ledger.Acknowledged(seq, reply.Sequence);
                     window.Release();
                 }
             }, cancellationToken);
@@ -293,7 +345,7 @@ internal static partial class E2eBenchmark
                 await window.WaitAsync(cancellationToken);
                 var now = Stopwatch.GetTimestamp();
                 var number = firstSequence + i;
-                ledger.RecordPublished(number, now);
+                ledger.Sent(number, now);
                 lock (gate)
                 {
                     sent.Enqueue(number);
@@ -318,7 +370,7 @@ internal static partial class E2eBenchmark
     /// </summary>
     private static async Task<double> FloorAsync(int concurrency, int total, byte[] document, CancellationToken cancellationToken, bool inC = false)
     {
-        var receivers = Enumerable.Range(0, concurrency).Select(_ => Ledger.Receiver()).ToList();
+        var receivers = Enumerable.Range(0, concurrency).Select(_ => Receiver()).ToList();
         try
         {
             var perLoop = Math.Max(1, total / concurrency);

@@ -18,8 +18,8 @@ internal static partial class E2eBenchmark
     private static async Task<bool> RebalanceAsync(int clientCount, double rate, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== processes: rebalance: {clientCount} clients at {rate} events/s, 2 workers; +1 at 5 s, SIGTERM one at 15 s, SIGKILL one at 25 s");
-        await using var system = await BenchSystem.StartAsync("processes", 2, Fsync, Extra);
-        var receivers = Enumerable.Range(0, clientCount).Select(_ => Ledger.Receiver()).ToList();
+        await using var system = await StartSystemAsync("processes", 2, Extra);
+        var receivers = Enumerable.Range(0, clientCount).Select(_ => Receiver()).ToList();
         try
         {
             await RegisterAsync(system, receivers, cancellationToken);

@@ -33,8 +33,8 @@ internal static partial class E2eBenchmark
 
     private static async Task<SilentPhase> SilentPhaseAsync(string mode, int workers, int healthyCount, int silentCount, int eventCount, double rate, CancellationToken cancellationToken)
     {
-        await using var system = await BenchSystem.StartAsync(mode, workers, Fsync, Extra);
-        var healthy = Enumerable.Range(0, healthyCount).Select(_ => Ledger.Receiver()).ToList();
+        await using var system = await StartSystemAsync(mode, workers, Extra);
+        var healthy = Enumerable.Range(0, healthyCount).Select(_ => Receiver()).ToList();
         var partitions = healthy.Select(h => Partitioning.Of(h.Address, StorePartitions)).ToHashSet();
         var silent = new List<CrnpTestListener>();
         try
@@ -63,7 +63,7 @@ internal static partial class E2eBenchmark
             // The measured window then holds their failed retries (30 s later, spread by the jitter),
             // every event still queued for all of them, and their next connects.
             await RegisterAsync(system, healthy, cancellationToken);
-            await system.RegisterAllAsync(silent.Select(s => s.Address.Port));
+            await system.AddClientsAsync(silent.Select(s => s.Address.Port));
             var warmup = Warmup ?? (int)(rate * 10);
             Console.WriteLine($"-- warm-up: {warmup} events{(silent.Count > 0 ? $" after {silent.Count} silent clients registered" : "")}, not measured");
             var warm = (await DeliverAsync(system, healthy, warmup, rate, cancellationToken)).Result.Valid;

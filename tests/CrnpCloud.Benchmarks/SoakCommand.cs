@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using CrnpCloud.Ingest.V1;
 using CrnpCloud.Testing;
-using Grpc.Net.Client;
 
 namespace CrnpCloud.Benchmarks;
 
@@ -32,12 +30,12 @@ internal static class SoakCommand
         {
             if (!r.GetValue(sentinel))
             {
-                await using var rig = await ChaosRig.StartAsync(r.GetValue(clients), r.GetValue(workers));
+                await using var rig = await CrnpSystem.StartAsync(SystemOptions.Chaos(r.GetValue(clients), r.GetValue(workers)));
                 return await RunAsync(rig, null, r.GetValue(minutes), r.GetValue(workers), r.GetValue(interval), token);
             }
             await using var topology = await RedisSentinel.StartAsync();
-            await using var onSentinel = await ChaosRig.StartAsync(r.GetValue(clients), r.GetValue(workers), topology.ConnectionString,
-                new Dictionary<string, string> { ["Crnp__Store__MinReplicas"] = r.GetValue(minReplicas).ToString(CultureInfo.InvariantCulture) });
+            await using var onSentinel = await CrnpSystem.StartAsync((SystemOptions.Chaos(r.GetValue(clients), r.GetValue(workers)) with { Store = topology.ConnectionString })
+                .Set(new Dictionary<string, string> { ["Crnp__Store__MinReplicas"] = r.GetValue(minReplicas).ToString(CultureInfo.InvariantCulture) }));
             return await RunAsync(onSentinel, topology, r.GetValue(minutes), r.GetValue(workers), r.GetValue(interval), token);
         });
         return command;
@@ -66,25 +64,10 @@ internal static class SoakCommand
         return "SIGSTOP of the Redis master for 10 s";
     }
 
-    private static async Task<int> RunAsync(ChaosRig rig, RedisSentinel? topology, double minutes, int workers, double faultEvery, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CrnpSystem rig, RedisSentinel? topology, double minutes, int workers, double faultEvery, CancellationToken cancellationToken)
     {
         var clients = rig.Listeners.Count;
-        GrpcChannel? channel = null;
-        var channelPort = 0;
-        rig.StartPublishing(async (port, n, token) =>
-        {
-            if (channel is null || channelPort != port)
-            {
-                channel?.Dispose();
-                channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-                channelPort = port;
-            }
-            var text = n.ToString(CultureInfo.InvariantCulture);
-            var request = new PublishRequest { Event = new Event { Class = "EC_Cluster", Subclass = "ESC_cluster_membership" }, IdempotencyKey = "soak-" + text };
-            request.Event.Nvpairs.Add(new NameValue { Name = "node_list", Values = { "n1", "n2" } });
-            request.Event.Nvpairs.Add(new NameValue { Name = "state_list", Values = { text, "-1" } });
-            await new EventIngest.EventIngestClient(channel).PublishAsync(request, deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: token);
-        }, TimeSpan.FromMilliseconds(20));
+        rig.StartPublishing(TimeSpan.FromMilliseconds(20), keyPrefix: "soak-");
 
         // Registration churn: extra clients that come and go through the edge (not in the ledger).
         using var stopChurn = new CancellationTokenSource();
@@ -156,7 +139,6 @@ internal static class SoakCommand
         await stopChurn.CancelAsync();
         await churn;
         var report = await rig.StopAndCheckAsync(TimeSpan.FromMinutes(2));
-        channel?.Dispose();
         Console.WriteLine(report);
         foreach (var line in report.Backwards.Take(10).Concat(report.Unregistered.Take(10)).Concat(report.Problems.Take(10)))
         {

@@ -1,7 +1,4 @@
-using System.Globalization;
-using CrnpCloud.Ingest.V1;
 using CrnpCloud.Testing;
-using Grpc.Net.Client;
 using Xunit.Abstractions;
 
 namespace CrnpCloud.EndToEnd.Tests;
@@ -19,9 +16,8 @@ public sealed class ChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task KillsAndRestarts_UnderLoad_LoseNoAcknowledgedEvent_AndNeverGoBackwards()
     {
-        await using var rig = await ChaosRig.StartAsync(clients: 50, workers: 2);
-        using var publisher = new Publisher();
-        rig.StartPublishing(publisher.PublishAsync, TimeSpan.FromMilliseconds(20));
+        await using var rig = await CrnpSystem.StartAsync(SystemOptions.Chaos(clients: 50, workers: 2));
+        rig.StartPublishing(TimeSpan.FromMilliseconds(20));
 
         await rig.WaitForProgressAsync(40, "start");
         await rig.KillWorkerAsync(0);
@@ -47,33 +43,5 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Empty(report.Problems);
         Assert.True(report.Acknowledged >= 320, $"{report.Acknowledged} acknowledged");
         Assert.Equal(7, report.Faults);
-    }
-
-    /// <summary>Publishes event n through the ingest on its current port, under an idempotency key of n.</summary>
-    internal sealed class Publisher : IDisposable
-    {
-        private GrpcChannel? _channel;
-        private int _port;
-
-        public async Task PublishAsync(int port, int n, CancellationToken cancellationToken)
-        {
-            if (_channel is null || _port != port)
-            {
-                _channel?.Dispose();
-                _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-                _port = port;
-            }
-            var text = n.ToString(CultureInfo.InvariantCulture);
-            var request = new PublishRequest
-            {
-                Event = new Event { Class = "EC_Cluster", Subclass = "ESC_cluster_membership" },
-                IdempotencyKey = "chaos-" + text,
-            };
-            request.Event.Nvpairs.Add(new Ingest.V1.NameValue { Name = "node_list", Values = { "n1", "n2" } });
-            request.Event.Nvpairs.Add(new Ingest.V1.NameValue { Name = "state_list", Values = { text, "-1" } });
-            await new EventIngest.EventIngestClient(_channel).PublishAsync(request, deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: cancellationToken);
-        }
-
-        public void Dispose() => _channel?.Dispose();
     }
 }

@@ -49,16 +49,16 @@ public sealed class CliErrorTests
     [Fact]
     public async Task Refusals_ShowTheServersStatusAndMessage_WithExitCode2()
     {
-        await using var cluster = await Cluster.StartAllInOneAsync(new Dictionary<string, string> { ["Crnp__Edge__DenyHosts"] = "127.0.0.1" });
+        await using var cluster = await CrnpSystem.StartAsync(SystemOptions.AllInOneHost().Set(new Dictionary<string, string> { ["Crnp__Edge__DenyHosts"] = "127.0.0.1" }));
 
-        var listen = await Crnpctl.RunAsync("listen", "--server", cluster.Edge, "--events", "EC_Cluster");
-        var publish = await Crnpctl.RunAsync("publish", "--ingest", cluster.Ingest, "--class", " ", "--subclass", "s");
-        var client = await Crnpctl.RunAsync("client", "10.9.9.9:1", "--ingest", cluster.Ingest);
+        var listen = await Crnpctl.RunAsync("listen", "--server", cluster.Edge.ToString(), "--events", "EC_Cluster");
+        var publish = await Crnpctl.RunAsync("publish", "--ingest", cluster.Ingest.ToString(), "--class", " ", "--subclass", "s");
+        var client = await Crnpctl.RunAsync("client", "10.9.9.9:1", "--ingest", cluster.Ingest.ToString());
 
         Assert.Equal((2, true), (listen.ExitCode, listen.Errors.Contains("registration refused: FAIL:", StringComparison.Ordinal)));
         Assert.Equal((2, true), (publish.ExitCode, publish.Errors.Contains("InvalidArgument: event.class", StringComparison.Ordinal)));
         Assert.Equal((2, true), (client.ExitCode, client.Errors.Contains("NotFound: client 10.9.9.9:1 is not registered", StringComparison.Ordinal)));
-        Assert.False(cluster.Processes[0].HasExited);
+        Assert.False(cluster.Processes[0].Process.HasExited);
     }
 
     private static async Task<(int ExitCode, string Errors)> RunAllInOneAsync(params string[] arguments)

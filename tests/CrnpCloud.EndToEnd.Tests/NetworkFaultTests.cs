@@ -33,15 +33,15 @@ public sealed class NetworkFaultTests(RedisServerFixture redis, ITestOutputHelpe
         await using var flapping = NetHost.Create();
 
         var prefix = RedisStores.UniquePrefix();
-        await using var cluster = await Cluster.StartSeparateAsync(redis.Server, new Dictionary<string, string>
+        await using var cluster = await CrnpSystem.StartAsync(SystemOptions.Processes(redis.Server).Set(new Dictionary<string, string>
         {
             ["Crnp__Store__KeyPrefix"] = prefix,
             ["Crnp__Edge__AllowHosts"] = "ALL",
             ["Crnp__Delivery__RetryCount"] = "3",
             ["Crnp__Delivery__RetryInterval"] = "00:00:01",
             ["Crnp__Delivery__ClientTimeout"] = "00:00:01",
-        });
-        var edgePort = int.Parse(cluster.Edge.Split(':')[^1], CultureInfo.InvariantCulture);
+        }));
+        var edgePort = cluster.Edge.Port;
         ServiceProcess Listen(NetHost host) => ServiceProcess.Start("CrnpCloud.Cli", "crnpctl",
             ["listen", "--server", $"{host.HostAddress}:{edgePort}", "--port", "0", "--events", "EC_Cluster/ESC_cluster_membership", "--json"],
             new Dictionary<string, string>(), host.Launcher);
@@ -56,7 +56,7 @@ public sealed class NetworkFaultTests(RedisServerFixture redis, ITestOutputHelpe
             EquatableList.Of(new EventRegistration("EC_Cluster", "ESC_cluster_membership"))));
         Assert.Equal(StatusCode.Ok, reply.Status);
 
-        await using var publish = Crnpctl.Start("publish", "--ingest", cluster.Ingest, "--class", "EC_Cluster", "--subclass", "ESC_cluster_membership",
+        await using var publish = Crnpctl.Start("publish", "--ingest", cluster.Ingest.ToString(), "--class", "EC_Cluster", "--subclass", "ESC_cluster_membership",
             "--nv", "node_list=n1", "--nv", "state_list=1", "--count", Events.ToString(CultureInfo.InvariantCulture), "--rate", "10");
 
         // The silent host goes dark after its first events: the link is down, packets vanish.

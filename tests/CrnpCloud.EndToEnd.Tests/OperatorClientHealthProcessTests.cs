@@ -5,6 +5,7 @@ using CrnpCloud.FakeKube;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
 using Xunit.Abstractions;
+using static CrnpCloud.EndToEnd.Tests.OperatorKube;
 
 namespace CrnpCloud.EndToEnd.Tests;
 
@@ -17,47 +18,24 @@ public sealed class OperatorClientHealthProcessTests(RedisServerFixture redis, I
 {
     private const int Dynamic = 1000;
     private const int Limit = 20;
-    private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
-    private static readonly ResourceKind Servers = new("crnp.cloud", "v1alpha1", "crnpservers", "CrnpServer", Namespaced: true);
-    private static readonly ResourceKind ConfigMaps = new("", "v1", "configmaps", "ConfigMap", Namespaced: true, HasStatus: false);
 
     [Fact]
     public async Task Removal_ReachesStatusAndEvent_AndClientSeriesStayBounded_With1000DynamicClients()
     {
-        await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
-        var dir = Directory.CreateTempSubdirectory("crnp-e2e-health-").FullName;
-        var prefix = RedisStores.UniquePrefix();
-        var store = RedisStores.Create(redis.Connection, prefix);
-        var common = new Dictionary<string, string>
-        {
-            ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
-            ["Crnp__Store__KeyPrefix"] = prefix,
-            ["Crnp__Ingest__Port"] = "0",
-            ["Crnp__Settings__RefreshInterval"] = "00:00:00.200",
-            ["Logging__LogLevel__Default"] = "Information",
-        };
-        await using var ingest = ServiceProcess.Start("CrnpCloud.Ingest", common);
-        var ingestPort = await ingest.PortOfAsync("grpc");
+        await using var world = await OperatorKube.StartAsync();
+        var kube = world.Api;
         // A failed client is retried an hour later: the dynamic and idle clients stay registered with
         // a backlog; only "gone" (retry count 0 in its CrnpClient) is removed.
-        await using var worker = ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>(common)
-        {
-            ["Crnp__Delivery__RetryCount"] = "3",
-            ["Crnp__Delivery__RetryInterval"] = "01:00:00",
-            ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
-            ["Crnp__Delivery__RescanInterval"] = "00:00:00.500",
-        });
-        await worker.PortOfAsync("http");
-        await using var op = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(common)
-        {
-            ["Crnp__Operator__Kubeconfig"] = kube.WriteKubeconfig(dir),
-            ["Crnp__Operator__Namespace"] = "crnp",
-            ["Crnp__Operator__Identity"] = "op-1",
-            ["Crnp__Operator__RetryPeriod"] = "00:00:00.500",
-            ["Crnp__Operator__StatusInterval"] = "00:00:01",
-            ["Crnp__Operator__ClientMetricsLimit"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Crnp__Operator__IngestAddress"] = $"http://127.0.0.1:{ingestPort}",
-        });
+        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, world.Kubeconfig)
+            .SetWorkers(new Dictionary<string, string>
+            {
+                ["Crnp__Delivery__RetryInterval"] = "01:00:00",
+                ["Crnp__Delivery__ClientTimeout"] = "00:00:02",
+                ["Crnp__Delivery__RescanInterval"] = "00:00:00.500",
+            })
+            .SetOperators(new Dictionary<string, string> { ["Crnp__Operator__ClientMetricsLimit"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
+        var store = RedisStores.Create(redis.Connection, system.KeyPrefix);
+        var (worker, op) = (system.Workers[0], system.Operators[0]);
         var metricsPort = await op.PortOfAsync("http");
         await using var listener = CrnpTestListener.Start();
         var refusing = CrnpTestListener.Refusing();
@@ -127,7 +105,6 @@ public sealed class OperatorClientHealthProcessTests(RedisServerFixture redis, I
         Assert.True(series.Count <= 3 * Limit, $"{series.Count} per-client series");
         Assert.DoesNotContain(series, s => s.Contains("127.77.", StringComparison.Ordinal));
         Assert.Matches(@"crnp_operator_client_series_omitted(\{[^}]*\})? 4\b", scrape);
-        Directory.Delete(dir, recursive: true);
     }
 
     private static List<string> ClientSeries(string scrape) =>

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CrnpCloud.FakeKube;
 using CrnpCloud.Testing;
 using Xunit.Abstractions;
+using static CrnpCloud.EndToEnd.Tests.OperatorKube;
 
 namespace CrnpCloud.EndToEnd.Tests;
 
@@ -13,44 +14,20 @@ namespace CrnpCloud.EndToEnd.Tests;
 /// </summary>
 public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
 {
-    private static readonly ResourceKind Clients = new("crnp.cloud", "v1alpha1", "crnpclients", "CrnpClient", Namespaced: true);
-    private static readonly ResourceKind Servers = new("crnp.cloud", "v1alpha1", "crnpservers", "CrnpServer", Namespaced: true);
-    private static readonly ResourceKind ConfigMaps = new("", "v1", "configmaps", "ConfigMap", Namespaced: true, HasStatus: false);
-
     [Fact]
     public async Task Operators_OnRedis_ApplySettings_PublishMembership_AndSurviveTheLeadersKill()
     {
-        await using var kube = await FakeKubeApiServer.StartAsync(Clients, Servers, ConfigMaps);
-        var dir = Directory.CreateTempSubdirectory("crnp-e2e-kube-").FullName;
+        await using var world = await OperatorKube.StartAsync();
+        var kube = world.Api;
         kube.Put(ResourceKind.Nodes, KubeObjects.Node("node-a", ready: true));
-        var common = new Dictionary<string, string>
-        {
-            ["Crnp__Store__Redis"] = redis.Server.ConnectionString,
-            ["Crnp__Store__KeyPrefix"] = RedisStores.UniquePrefix(),
-            ["Crnp__Ingest__Port"] = "0",
-            ["Crnp__Settings__RefreshInterval"] = "00:00:00.200",
-            ["Logging__LogLevel__Default"] = "Information",
-        };
-        await using var ingest = ServiceProcess.Start("CrnpCloud.Ingest", common);
-        var ingestPort = await ingest.PortOfAsync("grpc");
-        await using var worker = ServiceProcess.Start("CrnpCloud.Delivery", new Dictionary<string, string>(common)
-        {
-            ["Crnp__Delivery__RetryCount"] = "3",
-            ["Crnp__Delivery__LeaseTtl"] = "00:00:03",
-        });
-        await worker.PortOfAsync("http");
-        var operatorSettings = new Dictionary<string, string>(common)
-        {
-            ["Crnp__Operator__Kubeconfig"] = kube.WriteKubeconfig(dir),
-            ["Crnp__Operator__Namespace"] = "crnp",
-            ["Crnp__Operator__LeaseDuration"] = "00:00:04",
-            ["Crnp__Operator__RenewDeadline"] = "00:00:03",
-            ["Crnp__Operator__RetryPeriod"] = "00:00:00.500",
-            ["Crnp__Operator__StatusInterval"] = "00:00:01",
-            ["Crnp__Operator__IngestAddress"] = $"http://127.0.0.1:{ingestPort}",
-        };
-        await using var op1 = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(operatorSettings) { ["Crnp__Operator__Identity"] = "op-1" });
-        await using var op2 = ServiceProcess.Start("CrnpCloud.Operator", new Dictionary<string, string>(operatorSettings) { ["Crnp__Operator__Identity"] = "op-2" });
+        await using var system = await CrnpSystem.StartAsync(SystemOptions.Operator(redis.Server, world.Kubeconfig, operators: 2)
+            .SetWorkers(new Dictionary<string, string> { ["Crnp__Delivery__LeaseTtl"] = "00:00:03" })
+            .SetOperators(new Dictionary<string, string>
+            {
+                ["Crnp__Operator__LeaseDuration"] = "00:00:04",
+                ["Crnp__Operator__RenewDeadline"] = "00:00:03",
+            }));
+        var (ingest, worker, op1, op2) = (system.IngestProcess, system.Workers[0], system.Operators[0], system.Operators[1]);
         await using var listener = CrnpTestListener.Start();
 
         kube.Put(Servers, new JsonObject
@@ -92,7 +69,6 @@ public sealed class OperatorProcessTests(RedisServerFixture redis, ITestOutputHe
         Assert.Equal(("node-a", "-1"), (Values(listener.Events[1], "node_list"), Values(listener.Events[1], "state_list")));
         Assert.NotEqual(holder, (string?)kube.Get(ResourceKind.Leases, "crnp", "crnpcloud-operator")!["spec"]!["holderIdentity"]);
         Assert.Contains(follower.Output, l => l.Contains("leads: reconciling", StringComparison.Ordinal));
-        Directory.Delete(dir, recursive: true);
     }
 
     private static string Values(Protocol.CrnpEvent evt, string name) => string.Join(",", evt.NameValues.Single(p => p.Name == name).Values);

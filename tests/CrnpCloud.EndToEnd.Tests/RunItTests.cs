@@ -16,18 +16,18 @@ public sealed class RunItTests(RedisServerFixture redis) : IClassFixture<RedisSe
     private const int Events = 40;
 
     [Fact]
-    public Task SeparateProcesses_OnRedis() => WalkthroughAsync(() => Cluster.StartSeparateAsync(redis.Server));
+    public Task SeparateProcesses_OnRedis() => WalkthroughAsync(SystemOptions.Processes(redis.Server));
 
     [Fact]
-    public Task AllInOne_OnItsInMemoryStore() => WalkthroughAsync(() => Cluster.StartAllInOneAsync());
+    public Task AllInOne_OnItsInMemoryStore() => WalkthroughAsync(SystemOptions.AllInOneHost());
 
-    private static async Task WalkthroughAsync(Func<Task<Cluster>> start)
+    private static async Task WalkthroughAsync(SystemOptions options)
     {
-        await using var cluster = await start();
-        await using var listen = Crnpctl.Start("listen", "--server", cluster.Edge, "--port", "0", "--events", "EC_Cluster/ESC_cluster_membership", "--json");
+        await using var cluster = await CrnpSystem.StartAsync(options);
+        await using var listen = Crnpctl.Start("listen", "--server", cluster.Edge.ToString(), "--port", "0", "--events", "EC_Cluster/ESC_cluster_membership", "--json");
         await listen.WaitForAsync(() => listen.Errors.Any(l => l.StartsWith("registered (port", StringComparison.Ordinal)), "crnpctl listen registered");
 
-        var publish = await Crnpctl.RunAsync("publish", "--ingest", cluster.Ingest, "--class", "EC_Cluster", "--subclass", "ESC_cluster_membership",
+        var publish = await Crnpctl.RunAsync("publish", "--ingest", cluster.Ingest.ToString(), "--class", "EC_Cluster", "--subclass", "ESC_cluster_membership",
             "--nv", "node_list=node1,node2", "--nv", "state_list=1,1", "--count", Events.ToString(CultureInfo.InvariantCulture), "--json");
         Assert.True(publish.ExitCode == 0, publish.Errors);
         using (var summary = JsonDocument.Parse(publish.Output))
@@ -43,7 +43,7 @@ public sealed class RunItTests(RedisServerFixture redis) : IClassFixture<RedisSe
             (e.GetProperty("class").GetString(), e.GetProperty("subclass").GetString(), e.GetProperty("vendor").GetString(), e.GetProperty("publisher").GetString(), Value(e, "node_list"))));
 
         // The admin view: one client, nothing left to deliver, a delivery recorded.
-        var clients = await Crnpctl.RunAsync("clients", "--ingest", cluster.Ingest, "--json");
+        var clients = await Crnpctl.RunAsync("clients", "--ingest", cluster.Ingest.ToString(), "--json");
         Assert.True(clients.ExitCode == 0, clients.Errors);
         using (var list = JsonDocument.Parse(clients.Output))
         {
@@ -55,20 +55,20 @@ public sealed class RunItTests(RedisServerFixture redis) : IClassFixture<RedisSe
 
         // Every process is live and ready, and its metrics are scrapeable.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        foreach (var process in cluster.Processes)
+        foreach (var (_, process) in cluster.Processes)
         {
             var port = await process.PortOfAsync("http");
             Assert.Equal("Healthy", await http.GetStringAsync($"http://127.0.0.1:{port}/healthz"));
             Assert.Equal("Healthy", await http.GetStringAsync($"http://127.0.0.1:{port}/readyz"));
         }
-        var delivered = await Task.WhenAll(cluster.Processes.Select(async p => await http.GetStringAsync($"http://127.0.0.1:{await p.PortOfAsync("http")}/metrics")));
+        var delivered = await Task.WhenAll(cluster.Processes.Select(async p => await http.GetStringAsync($"http://127.0.0.1:{await p.Process.PortOfAsync("http")}/metrics")));
         Assert.Contains(delivered, text => text.Contains("crnp_delivery_attempts", StringComparison.Ordinal));
 
         // Ctrl-C: it unregisters and exits 0; the server forgets it.
         await listen.SignalAsync("INT");
         Assert.Equal(0, await listen.WaitForExitAsync());
         Assert.Contains(listen.Errors, l => l.StartsWith("unregistered: OK", StringComparison.Ordinal));
-        var after = await Crnpctl.RunAsync("clients", "--ingest", cluster.Ingest, "--json");
+        var after = await Crnpctl.RunAsync("clients", "--ingest", cluster.Ingest.ToString(), "--json");
         using var empty = JsonDocument.Parse(after.Output);
         Assert.False(empty.RootElement.TryGetProperty("clients", out var left) && left.GetArrayLength() > 0, after.Output);
     }

@@ -77,9 +77,8 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
             ["Crnp__Store__MinReplicas"] = minReplicas.ToString(CultureInfo.InvariantCulture),
             ["Crnp__Store__ReplicationTimeout"] = "00:00:01",
         };
-        await using var rig = await ChaosRig.StartAsync(Clients, workers: 2, sentinel.ConnectionString, settings);
-        using var publisher = new ChaosTests.Publisher();
-        rig.StartPublishingAt(publisher.PublishAsync, Rate);
+        await using var rig = await CrnpSystem.StartAsync((SystemOptions.Chaos(Clients, workers: 2) with { Store = sentinel.ConnectionString }).Set(settings));
+        rig.StartPublishingAt(Rate);
         await rig.WaitForProgressAsync(100, "start");
 
         var master = await sentinel.MasterPortAsync();
@@ -113,5 +112,5 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
         Assert.Empty(result.Report.Problems);
     }
 
-    private sealed record Result(ChaosRig.Report Report, TimeSpan Window, (int Partitions, int Events) Resyncs);
+    private sealed record Result(CrnpSystem.Report Report, TimeSpan Window, (int Partitions, int Events) Resyncs);
 }

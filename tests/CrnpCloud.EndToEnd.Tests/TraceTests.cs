@@ -1,4 +1,3 @@
-using System.Net;
 using CrnpCloud.EndToEnd.Tests.Otlp;
 using CrnpCloud.Ingest.V1;
 using CrnpCloud.Protocol;
@@ -17,22 +16,22 @@ public sealed class TraceTests(RedisServerFixture redis) : IClassFixture<RedisSe
     public async Task OneTrace_CoversPublish_FanOut_AndTheDeliveryToEachClient()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        await using var cluster = await Cluster.StartSeparateAsync(redis.Server, new Dictionary<string, string>
+        await using var cluster = await CrnpSystem.StartAsync(SystemOptions.Processes(redis.Server).Set(new Dictionary<string, string>
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
-        });
+        }));
         await using var first = CrnpTestListener.Start();
         await using var second = CrnpTestListener.Start();
-        var edge = new IPEndPoint(IPAddress.Loopback, cluster.EdgePort);
+        var edge = cluster.Edge;
         foreach (var listener in new[] { first, second })
         {
             var reply = await CrnpTestClient.RegisterAsync(edge, new CallbackRegistration(RegistrationType.AddClient, listener.Address.Port, new EventRegistration("EC_Cluster")));
             Assert.Equal(Protocol.StatusCode.Ok, reply.Status);
         }
 
-        using var channel = GrpcChannel.ForAddress("http://" + cluster.Ingest);
+        using var channel = GrpcChannel.ForAddress($"http://{cluster.Ingest}");
         var published = await new EventIngest.EventIngestClient(channel).PublishAsync(new PublishRequest
         {
             Event = new Event { Class = "EC_Cluster", Subclass = "ESC_cluster_membership", Nvpairs = { new Ingest.V1.NameValue { Name = "node_list", Values = { "node1" } } } },

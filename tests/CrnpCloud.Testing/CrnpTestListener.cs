@@ -1,50 +1,42 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using CrnpCloud.Client;
 using CrnpCloud.Core;
 using CrnpCloud.Protocol;
 
 namespace CrnpCloud.Testing;
 
 /// <summary>
-/// The client side of CRNP delivery, as a legacy client does it: listen, accept, read one SC_EVENT
-/// to EOF per connection, keep every event in the order the connections were accepted. Other kinds
-/// misbehave on purpose: <see cref="BlackHole"/> accepts and never reads, <see cref="Silent"/>
-/// never accepts at all (connects to it time out), <see cref="Concurrent"/> reads every connection
-/// at once and keeps events in the order their documents completed.
+/// The client side of CRNP delivery, as a legacy client does it (<see cref="CrnpEventListener"/>, each
+/// event read until the server closes): listen, accept, read one SC_EVENT per connection, keep every
+/// event in the order the connections were accepted. Other kinds misbehave on purpose:
+/// <see cref="BlackHole"/> accepts and never reads, <see cref="Silent"/> never accepts at all (connects
+/// to it time out), <see cref="Concurrent"/> reads every connection at once and keeps events in the
+/// order their documents completed.
 /// </summary>
 public sealed class CrnpTestListener : IAsyncDisposable
 {
-    private readonly Socket _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<Socket, Task> _reading = new();
-    private readonly Mode _mode;
+    private readonly CrnpEventListener _listener;
+    private readonly bool _readNothing;
+    private readonly List<Socket> _held = [];
     private Socket? _filler;
-    private Task _accepting = Task.CompletedTask;
     private int _malformed;
     private int _accepted;
+    private int _answering;
 
-    private CrnpTestListener(IPAddress address, Mode mode, int? receiveBuffer = null, int backlog = 1024, int port = 0)
+    private CrnpTestListener(IPAddress address, bool concurrent = false, bool readNothing = false, int? receiveBuffer = null, int backlog = 1024, int port = 0)
     {
-        _mode = mode;
-        _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (receiveBuffer is { } size)
+        _readNothing = readNothing;
+        _listener = new CrnpEventListener(new IPEndPoint(address, port), new CrnpListenerOptions
         {
-            // Before listen, so accepted sockets inherit it (and advertise a window that small).
-            _listener.ReceiveBufferSize = size;
-        }
-        _listener.Bind(new IPEndPoint(address, port));
-        _listener.Listen(backlog);
-        Address = new CallbackAddress(address, ((IPEndPoint)_listener.LocalEndPoint!).Port);
-    }
-
-    private enum Mode
-    {
-        Sequential,
-        Concurrent,
-        ReadNothing,
+            Concurrent = concurrent,
+            Backlog = backlog,
+            // Accepted sockets inherit it (and advertise a window that small).
+            ReceiveBufferSize = receiveBuffer,
+            Read = CrnpRead.PeerClose,
+        });
+        Address = new CallbackAddress(address, _listener.LocalEndPoint.Port);
     }
 
     public CallbackAddress Address { get; }
@@ -65,26 +57,26 @@ public sealed class CrnpTestListener : IAsyncDisposable
     public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>Accepted connections still being read (nothing or part of a document so far).</summary>
-    public int Open => _reading.Count;
+    public int Open => _listener.Reading;
 
-    public static CrnpTestListener Start(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.Sequential));
+    public static CrnpTestListener Start(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback));
 
     /// <summary>A <see cref="Start"/> client on a given address, e.g. one that was <see cref="Refusing"/> until now.</summary>
-    public static CrnpTestListener StartOn(CallbackAddress address) => Started(new(address.Ip, Mode.Sequential, port: address.Port));
+    public static CrnpTestListener StartOn(CallbackAddress address) => Started(new(address.Ip, port: address.Port));
 
     /// <summary>
     /// A client that reads every connection at once, as a multi-threaded client may: events are kept
     /// in the order their documents completed, so a stale delivery that completes after a newer one
     /// shows up as out of order.
     /// </summary>
-    public static CrnpTestListener Concurrent(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.Concurrent));
+    public static CrnpTestListener Concurrent(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, concurrent: true));
 
     /// <summary>
     /// A client that accepts connections and never reads from them, with its receive buffer shrunk to
     /// the kernel's minimum (about 2 KiB). On loopback the sender's buffer grows to about 4 MiB, so
     /// only a document larger than that really blocks its writer; smaller ones are "delivered" at once.
     /// </summary>
-    public static CrnpTestListener BlackHole(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, Mode.ReadNothing, receiveBuffer: 1));
+    public static CrnpTestListener BlackHole(IPAddress? address = null) => Started(new(address ?? IPAddress.Loopback, readNothing: true, receiveBuffer: 1));
 
     /// <summary>
     /// A client that never answers: a socket listening with a backlog of 0, whose one queue place
@@ -95,7 +87,7 @@ public sealed class CrnpTestListener : IAsyncDisposable
     /// </summary>
     public static CrnpTestListener Silent(IPAddress? address = null)
     {
-        var listener = new CrnpTestListener(address ?? IPAddress.Loopback, Mode.Concurrent, backlog: 0);
+        var listener = new CrnpTestListener(address ?? IPAddress.Loopback, concurrent: true, backlog: 0);
         listener._filler = new Socket(listener.Address.Ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         listener._filler.Connect(listener.Address.ToEndPoint());
         return listener;
@@ -140,11 +132,11 @@ public sealed class CrnpTestListener : IAsyncDisposable
     /// <summary>A silent listener starts accepting: the connections the kernel let through since (SYN retransmissions) are read.</summary>
     public void Answer()
     {
-        if (_filler is null || _accepting != Task.CompletedTask)
+        if (_filler is null || Interlocked.Exchange(ref _answering, 1) == 1)
         {
             throw new InvalidOperationException("only a silent listener starts answering, once");
         }
-        _accepting = Task.Run(AcceptLoopAsync);
+        Accept();
     }
 
     public IReadOnlyList<CrnpEvent> Events => [.. Received.Select(r => r.Event)];
@@ -154,99 +146,47 @@ public sealed class CrnpTestListener : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        _listener.Dispose();
-        try
+        await _listener.DisposeAsync();
+        foreach (var socket in _held)
         {
-            await _accepting;
+            socket.Dispose();
         }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-            // Stopped.
-        }
-        await Task.WhenAll(_reading.Values);
         _filler?.Dispose();
-        _stop.Dispose();
     }
 
     private static CrnpTestListener Started(CrnpTestListener listener)
     {
-        listener._accepting = Task.Run(listener.AcceptLoopAsync);
+        listener.Accept();
         return listener;
     }
 
-    private async Task AcceptLoopAsync()
+    private void Accept() => _listener.Start(delivery =>
     {
-        var held = new List<Socket>();
-        while (!_stop.IsCancellationRequested)
+        if (delivery.Event is { } evt)
         {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                break;
-            }
-
-            if (_filler is not null && socket.RemoteEndPoint!.Equals(_filler.LocalEndPoint))
-            {
-                socket.Dispose(); // the connection that kept a silent listener's queue full
-                continue;
-            }
-            Interlocked.Increment(ref _accepted);
-            switch (_mode)
-            {
-                case Mode.ReadNothing:
-                    held.Add(socket);
-                    break;
-                case Mode.Concurrent:
-                    _reading[socket] = Task.Run(async () =>
-                    {
-                        await ReadOneAsync(socket);
-                        _reading.TryRemove(socket, out _);
-                    });
-                    break;
-                default:
-                    // One connection at a time, in accept order, as a single-threaded legacy client: the
-                    // order received is the order the server connected in.
-                    _reading[socket] = Task.CompletedTask;
-                    await ReadOneAsync(socket);
-                    _reading.TryRemove(socket, out _);
-                    break;
-            }
+            Received.Enqueue((Keep(evt), delivery.At));
         }
-        foreach (var socket in held)
+        else
         {
-            socket.Dispose();
+            Interlocked.Increment(ref _malformed);
         }
-    }
+        return ValueTask.CompletedTask;
+    }, Admit);
 
-    private async Task ReadOneAsync(Socket socket)
+    /// <summary>Whether the listener reads this connection: not the one that filled a silent listener's queue, none of a black hole's.</summary>
+    private bool Admit(Socket connection)
     {
-        using (socket)
+        if (_filler is not null && connection.RemoteEndPoint!.Equals(_filler.LocalEndPoint))
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            try
-            {
-                var bytes = await CrnpTestClient.ReadToEndAsync(socket, timeout.Token);
-                var parsed = CrnpParser.ParseEvent(new ReadOnlySequence<byte>(bytes));
-                if (parsed.IsSuccess)
-                {
-                    var at = Stopwatch.GetTimestamp();
-                    Received.Enqueue((Keep(parsed.Value), at));
-                }
-                else
-                {
-                    Interlocked.Increment(ref _malformed);
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
-            {
-                Interlocked.Increment(ref _malformed);
-            }
+            connection.Dispose();
+            return false;
         }
+        Interlocked.Increment(ref _accepted);
+        if (_readNothing)
+        {
+            _held.Add(connection); // only the accept loop adds; disposed once it has stopped
+            return false;
+        }
+        return true;
     }
 }
