@@ -194,7 +194,9 @@ public sealed partial class RedisStore : ICrnpStore
 
     // Connection trouble and a Redis that is loading or read-only are transient: the caller answers
     // RETRY / UNAVAILABLE. Anything else is a real fault and propagates as it is. Through Sentinel,
-    // nothing is sent unless the connection is to the primary the Sentinels name.
+    // nothing is sent unless the connection is to the primary the Sentinels name, and a command that
+    // took the old connection just before a switch closed it finds it disposed: that is the switch,
+    // transient like the commands the switch cut off in flight (SentinelConnection.SwitchAsync).
     private async Task<T> Guard<T>(Func<Task<T>> operation)
     {
         _sentinel?.Verify();
@@ -203,7 +205,8 @@ public sealed partial class RedisStore : ICrnpStore
             return await operation();
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException
-            || (ex is RedisServerException server && IsTransient(server.Message)))
+            || (ex is RedisServerException server && IsTransient(server.Message))
+            || (ex is ObjectDisposedException && _sentinel is { IsDisposed: false }))
         {
             throw new StoreUnavailableException("Redis is unavailable: " + ex.Message, ex);
         }

@@ -50,6 +50,9 @@ public sealed class SentinelConnection : IDisposable
     /// <summary>The primary a majority of the Sentinels named last (<c>host:port</c>), or null.</summary>
     public string? Primary => _named;
 
+    /// <summary>Whether this connection was disposed (then nothing it hands out works again).</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
     /// <summary>
     /// Connects as <c>Crnp:Store:Redis</c> (a Sentinel configuration string or URL), <c>Password</c>
     /// (the data nodes', and the Sentinels' unless <paramref name="sentinelPassword"/> is given) say.
