@@ -4,7 +4,7 @@ using CrnpCloud.Core;
 namespace CrnpCloud.Operator;
 
 /// <summary>Settings of the operator, section <c>Crnp:Operator</c>.</summary>
-public sealed class OperatorOptions
+internal sealed class OperatorOptions
 {
     public const string Section = "Crnp:Operator";
 

@@ -15,7 +15,7 @@ public sealed record Permission(PermissionScope Scope, string Group, string Reso
 /// exactly these (a chart test checks), and the operator tests check that every request the operator
 /// sends to the fake API server is covered.
 /// </summary>
-public static class OperatorPermissions
+internal static class OperatorPermissions
 {
     public static IReadOnlyList<Permission> Required { get; } =
     [

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace CrnpCloud.Operator;
 
-public static class OperatorServiceCollectionExtensions
+internal static class OperatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the operator: validated options, the Kubernetes client (kubeconfig, else in-cluster), leader

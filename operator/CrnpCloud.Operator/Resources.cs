@@ -5,7 +5,7 @@ using k8s.Models;
 namespace CrnpCloud.Operator;
 
 /// <summary>The API group, version and resource names the operator serves (the CRDs are in charts/crnpcloud/crds).</summary>
-public static class CrnpApi
+internal static class CrnpApi
 {
     public const string Group = "crnp.cloud";
     public const string Version = "v1alpha1";

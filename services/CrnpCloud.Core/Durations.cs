@@ -147,7 +147,7 @@ public static partial class Durations
 /// TimeSpan's type converter once <see cref="Durations.AcceptInConfiguration"/> ran: reads a string in
 /// either duration form (<see cref="Durations.ParseSetting"/>); everything else as <see cref="TimeSpanConverter"/>.
 /// </summary>
-public sealed class DurationConverter : TimeSpanConverter
+internal sealed class DurationConverter : TimeSpanConverter
 {
     public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
         value is string text ? Durations.ParseSetting(text) : base.ConvertFrom(context, culture, value);

@@ -5,7 +5,7 @@ using CrnpCloud.Core;
 namespace CrnpCloud.Delivery;
 
 /// <summary>Spans and meters of the delivery pool. A delivery span continues the trace of the publish that made the event.</summary>
-public sealed class DeliveryTelemetry
+internal sealed class DeliveryTelemetry
 {
     public const string Name = "CrnpCloud.Delivery";
 

@@ -9,7 +9,7 @@ namespace CrnpCloud.Delivery;
 /// was written all throw <see cref="DeliveryFailedException"/>; a lease that lapsed on the way throws
 /// <see cref="LeaseLapsedException"/> (not the client's fault, nothing is counted against it).
 /// </summary>
-public class EventSender(TimeProvider time)
+internal class EventSender(TimeProvider time)
 {
     /// <summary>One attempt with a single timeout for connect and write, under no lease.</summary>
     public Task SendAsync(CallbackAddress client, ReadOnlyMemory<byte> document, TimeSpan timeout, CancellationToken cancellationToken) =>
@@ -90,7 +90,7 @@ public class EventSender(TimeProvider time)
 }
 
 /// <summary>The lease a delivery runs under, as its sender sees it.</summary>
-public interface ILeaseGuard
+internal interface ILeaseGuard
 {
     /// <summary>Whether deliveries may still go on under it (the local deadline, set short of its expiry in the store, not passed).</summary>
     bool IsValid { get; }
@@ -99,7 +99,7 @@ public interface ILeaseGuard
     CancellationToken Lapsed { get; }
 }
 
-public sealed class DeliveryFailedException : Exception
+internal sealed class DeliveryFailedException : Exception
 {
     public DeliveryFailedException()
     {
@@ -115,7 +115,7 @@ public sealed class DeliveryFailedException : Exception
 }
 
 /// <summary>The lease of the partition lapsed during an attempt: stop, the next owner delivers.</summary>
-public sealed class LeaseLapsedException : Exception
+internal sealed class LeaseLapsedException : Exception
 {
     public LeaseLapsedException() : base("the partition's lease lapsed")
     {

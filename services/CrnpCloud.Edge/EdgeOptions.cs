@@ -9,7 +9,7 @@ namespace CrnpCloud.Edge;
 /// Settings of the registration server (PROTOCOL.md section 7), section <c>Crnp:Edge</c>. CRNP
 /// registrations (TCP/XML) arrive on <c>Port</c> (default 9444) and <c>ListenAddress</c>.
 /// </summary>
-public sealed class EdgeOptions() : ListenEndpointOptions(9444)
+internal sealed class EdgeOptions() : ListenEndpointOptions(9444)
 {
     public const string Section = "Crnp:Edge";
 

@@ -5,7 +5,7 @@ using CrnpCloud.Protocol;
 namespace CrnpCloud.Edge;
 
 /// <summary>The edge's span source and meters.</summary>
-public sealed class EdgeTelemetry
+internal sealed class EdgeTelemetry
 {
     public const string Name = "CrnpCloud.Edge";
 

@@ -12,7 +12,7 @@ namespace CrnpCloud.Edge;
 /// operator publishes in the live settings; it is computed again at each options change, so a
 /// change to any of them applies without a restart.
 /// </summary>
-public sealed class HostAccessPolicy
+internal sealed class HostAccessPolicy
 {
     private readonly IOptionsMonitor<EdgeOptions> _options;
     private readonly InterfaceNetworks _interfaces;

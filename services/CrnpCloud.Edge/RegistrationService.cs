@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace CrnpCloud.Edge;
 
 /// <summary>Turns a parsed SC_CALLBACK_REG from a source address into a store change and a reply.</summary>
-public sealed class RegistrationService(IRegistrationStore store, HostAccessPolicy policy, IOptionsMonitor<EdgeOptions> options)
+internal sealed class RegistrationService(IRegistrationStore store, HostAccessPolicy policy, IOptionsMonitor<EdgeOptions> options)
 {
     public async Task<CrnpReply> ApplyAsync(IPAddress source, CallbackRegistration message, CancellationToken cancellationToken)
     {

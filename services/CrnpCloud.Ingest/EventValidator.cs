@@ -8,7 +8,7 @@ namespace CrnpCloud.Ingest;
 /// (RESOURCE_EXHAUSTED when it is merely too big). Everything a CRNP client will be sent must be
 /// representable in an SC_EVENT document, so XML-invalid characters are refused here.
 /// </summary>
-public static class EventValidator
+internal static class EventValidator
 {
     public static CrnpEvent ToEvent(V1.PublishRequest request, IngestOptions options)
     {

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Primitives;
 namespace CrnpCloud.ServiceDefaults;
 
 /// <summary>Section <c>Crnp:Settings</c>: how often a service reads the live server settings from the store.</summary>
-public sealed class LiveSettingsOptions
+internal sealed class LiveSettingsOptions
 {
     public const string Section = "Crnp:Settings";
 
@@ -24,7 +24,7 @@ public sealed class LiveSettingsOptions
 /// (<see cref="LiveSettingsExtensions.AddLiveSettings{TOptions}"/>) are recomputed when they change,
 /// so <c>IOptionsMonitor.CurrentValue</c> carries them without a restart.
 /// </summary>
-public sealed class LiveSettings
+internal sealed class LiveSettings
 {
     private ServerSettings _current = ServerSettings.None;
     private string _json = ServerSettings.None.ToJson();
