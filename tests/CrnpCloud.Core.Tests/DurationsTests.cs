@@ -49,6 +49,10 @@ public sealed class DurationsTests
         Assert.False(Durations.TryParseSetting(text, out _));
     }
 
+    // A CRD field (TryParse) takes a unit; a bare number is not read as one.
+    [Fact]
+    public void ABareNumber_IsRefusedInAResource() => Assert.False(Durations.TryParse("30", out _));
+
     [Fact]
     public void ABadSetting_SaysWhatIsExpected()
     {

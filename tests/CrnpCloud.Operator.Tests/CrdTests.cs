@@ -47,25 +47,6 @@ public sealed class CrdTests
         Assert.Equal(Durations.Pattern, server.Properties["clientTimeout"].Pattern);
     }
 
-    [Theory]
-    [InlineData("30s", 30_000)]
-    [InlineData("1m30s", 90_000)]
-    [InlineData("500ms", 500)]
-    [InlineData("1.5h", 5_400_000)]
-    public void Durations_Parse(string text, double ms)
-    {
-        Assert.True(Durations.TryParse(text, out var d));
-        Assert.Equal(ms, d.TotalMilliseconds);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("30")]
-    [InlineData("soon")]
-    [InlineData("-1s")]
-    [InlineData("1d")]
-    public void Durations_Refuse(string text) => Assert.False(Durations.TryParse(text, out _));
-
     private static void Walk(V1JSONSchemaProps schema, string path, List<string> undescribed)
     {
         if (string.IsNullOrWhiteSpace(schema.Description))
