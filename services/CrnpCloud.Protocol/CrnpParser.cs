@@ -102,6 +102,12 @@ public static class CrnpParser
         {
             return ParseResult<T>.Failure(StatusCode.Malformed, "not well-formed XML: " + ex.Message);
         }
+        catch (ArgumentException ex)
+        {
+            // XmlReader's own fault on some ill-formed declarations (an ArgumentOutOfRangeException from
+            // its buffer copy, CrnpParserTests): still ill-formed input, never an escaping exception.
+            return ParseResult<T>.Failure(StatusCode.Malformed, "not well-formed XML: " + ex.Message);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);

@@ -163,6 +163,14 @@ public sealed class CrnpParserTests
         Assert.Equal(StatusCode.Malformed, Parse.RegistrationStatus(xml));
     }
 
+    // Found by FuzzTests (seed 51042119): .NET's XmlReader throws ArgumentOutOfRangeException, not
+    // XmlException, on a non-ASCII character in the XML declaration's version before an encoding.
+    [Fact]
+    public void XmlDeclarationTheReaderChokesOn_IsMalformed()
+    {
+        Assert.Equal(StatusCode.Malformed, Parse.RegistrationStatus("<?xml version=\"1.0\u00e9\" encoding=\"UTF-8\"?>"));
+    }
+
     [Fact]
     public void InvalidUtf8_IsMalformed()
     {
