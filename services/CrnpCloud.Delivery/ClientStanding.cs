@@ -14,9 +14,9 @@ internal enum Standing
     /// <summary>No attempt yet on this worker: served from the suspect budget while it has room (so clients met for the first time, silent ones among them, never take what proven ones need), else from the main one, watched.</summary>
     New,
 
-    /// <summary>The last attempt completed within SuspectAfter: the main budget.</summary>
+    /// <summary>The last attempt got through (however long it took): the main budget, watched; never put off.</summary>
     Good,
 
-    /// <summary>The last attempt failed, was slow or was put off: the suspect budget only.</summary>
+    /// <summary>The last attempt failed, or was put off before it connected: the suspect budget only.</summary>
     Suspect,
 }

@@ -40,14 +40,14 @@ public sealed class DeliveryOptions
     /// <summary>Stretches <paramref name="wait"/> by a random fraction of up to <see cref="Jitter"/>.</summary>
     public TimeSpan Jittered(TimeSpan wait) => Jitter <= 0 ? wait : wait * (1 + (Random.Shared.NextDouble() * Jitter));
 
-    /// <summary>Most delivery connections this worker has open at once to clients in good standing (their last attempt completed within <see cref="SuspectAfter"/>).</summary>
+    /// <summary>Most delivery connections this worker has open at once to clients in good standing (their last attempt got through).</summary>
     [Range(SettingLimits.ConnectionBudgetMin, SettingLimits.ConnectionBudgetMax)]
     public int ConnectionBudget { get; set; } = 256;
 
     /// <summary>
     /// Most delivery connections this worker has open at once to the other clients: new to this worker
     /// (which take the main budget, watched, only when this one is full), or whose last attempt failed
-    /// or took longer than <see cref="SuspectAfter"/>. Kept apart from
+    /// or was put off. Kept apart from
     /// <see cref="ConnectionBudget"/>, so clients that cannot be reached never take the capacity healthy
     /// ones need. A connecting socket costs a descriptor and a few KiB of kernel memory.
     /// </summary>
@@ -55,9 +55,10 @@ public sealed class DeliveryOptions
     public int SuspectBudget { get; set; } = 1024;
 
     /// <summary>
-    /// An attempt from <see cref="ConnectionBudget"/> still unfinished after this long costs its client
-    /// its good standing and moves to <see cref="SuspectBudget"/>; if that is full and it has not even connected,
-    /// it is put off and made again from there (not counted as a failed attempt).
+    /// An attempt from <see cref="ConnectionBudget"/> still unfinished after this long moves to
+    /// <see cref="SuspectBudget"/>. If that is full, a client new to this worker that has not even
+    /// connected is put off and made again from there (not counted as a failed attempt); one in good
+    /// standing finishes where it is (a failure then costs it its standing).
     /// </summary>
     [DurationRange("10ms", "10m")]
     public TimeSpan SuspectAfter { get; set; } = TimeSpan.FromMilliseconds(500);

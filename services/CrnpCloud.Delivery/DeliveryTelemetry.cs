@@ -33,7 +33,7 @@ internal sealed class DeliveryTelemetry
                 new Measurement<long>(main, new KeyValuePair<string, object?>("budget", "main")),
                 new Measurement<long>(suspect, new KeyValuePair<string, object?>("budget", "suspect")),
             };
-        }, description: "Delivery connections open now, by budget (main: clients in good standing; suspect: last attempt failed or slow)");
+        }, description: "Delivery connections open now, by budget (main: clients in good standing; suspect: new to the worker, last attempt failed or put off)");
         _deliveries = meter.CreateCounter<long>("crnp.delivery.attempts", description: "Delivery attempts, by result (ok, failed)");
         _retries = meter.CreateCounter<long>("crnp.delivery.retries", description: "Attempts that were retries of a failed delivery");
         _removals = meter.CreateCounter<long>("crnp.delivery.client_removals", description: "Clients removed after every retry failed");

@@ -9,10 +9,11 @@ namespace CrnpCloud.Delivery;
 /// Drains a client's queue head first: send, and only then ack. A failed send is retried
 /// RetryCount times, RetryInterval apart, before the client is removed; later entries wait behind
 /// it. Connections in flight are bounded by two budgets (<see cref="ConnectionPools"/>): clients in
-/// good standing (<see cref="ClientStanding"/>) take the main one, the others (new to this worker,
-/// last attempt failed or slow) the suspect one, and an attempt from the main budget still unfinished
-/// after SuspectAfter moves over (a new client takes the main budget only when the suspect one is
-/// full), so a client that cannot be reached never holds what healthy clients need for longer than that.
+/// good standing (<see cref="ClientStanding"/>: last attempt got through) take the main one, the others
+/// (new to this worker, last attempt failed or put off) the suspect one, and an attempt from the main
+/// budget still unfinished after SuspectAfter moves over (a new client takes the main budget only when
+/// the suspect one is full), so a client that cannot be reached holds what healthy clients need for at
+/// most SuspectAfter when met for the first time, and one ConnectTimeout when it was in good standing.
 /// </summary>
 internal sealed class QueueDrainer(
     IDeliveryStore store,
@@ -196,6 +197,7 @@ internal sealed class QueueDrainer(
     {
         while (true)
         {
+            var wasGood = standing.Value == Standing.Good;
             SemaphoreSlim held;
             if (standing.Value == Standing.Suspect)
             {
@@ -211,7 +213,6 @@ internal sealed class QueueDrainer(
                 await pools.Main.WaitAsync(partition.Stopping);
                 held = pools.Main;
             }
-            var started = time.GetTimestamp();
             using var putOff = CancellationTokenSource.CreateLinkedTokenSource(partition.Stopping);
             try
             {
@@ -228,25 +229,29 @@ internal sealed class QueueDrainer(
                     }
                     catch (TimeoutException)
                     {
-                        // Not done in SuspectAfter: the client loses its standing and its attempt leaves the
-                        // main budget. Where the suspect budget has no room and it has not even connected,
-                        // it is put off (cancelling a connect reaches nothing on the client) and made again
-                        // from there; a connected one finishes where it is.
-                        standing.Value = Standing.Suspect;
+                        // Not done in SuspectAfter: the attempt leaves the main budget. Where the suspect
+                        // budget has no room, a client new to this worker that has not even connected is put
+                        // off (cancelling a connect reaches nothing on the client) and made again from there.
+                        // A client in good standing finishes where it is: one slow attempt (a loaded
+                        // machine, a slow reader) is no evidence that it cannot be reached, and sending it
+                        // to wait behind hundreds of unreachable ones would stall it for their connect
+                        // timeouts. If it really cannot be reached, its failure takes its standing, so it
+                        // holds a main place for at most one ConnectTimeout.
                         if (pools.Suspect.Wait(0))
                         {
                             held.Release();
                             held = pools.Suspect;
                             telemetry.Demoted(putOff: false);
                         }
-                        else
+                        else if (!wasGood)
                         {
+                            standing.Value = Standing.Suspect;
                             await putOff.CancelAsync();
                         }
                     }
                 }
                 await send;
-                standing.Value = time.GetElapsedTime(started) <= settings.SuspectAfter ? Standing.Good : Standing.Suspect;
+                standing.Value = Standing.Good;
                 return true;
             }
             catch (OperationCanceledException) when (putOff.IsCancellationRequested && !partition.Stopping.IsCancellationRequested)

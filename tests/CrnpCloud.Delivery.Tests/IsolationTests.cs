@@ -3,6 +3,7 @@ using System.Globalization;
 using CrnpCloud.Core;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 using static CrnpCloud.Delivery.Tests.Scenario;
 
@@ -121,6 +122,73 @@ public sealed class IsolationTests(ITestOutputHelper output)
             // The stalled ones first: their reset ends the blocked writes, so the worker stops at once.
             await DisposeAllAsync(stalled);
             await DisposeAllAsync(healthy);
+        }
+    }
+
+    [Fact]
+    public async Task AHealthyClientsSlowAttempt_DoesNotPutItBehindTheUnreachableOnes()
+    {
+        // One slow attempt (a loaded machine, a slow reader) once cost a client its good standing, so
+        // its next delivery queued for the suspect budget behind every unreachable client, one
+        // ConnectTimeout (5 s) per SuspectBudget of them: here 36 of them, 4 at a time, about 45 s.
+        var store = new InMemoryStore();
+        var healthy = CrnpTestListener.Start();
+        var silent = Enumerable.Range(0, 40).Select(_ => CrnpTestListener.Silent()).ToList();
+        var sender = new SlowOnce(healthy.Address, attempt: 4, TimeSpan.FromSeconds(1));
+        try
+        {
+            foreach (var client in silent.Select(s => s.Address).Append(healthy.Address))
+            {
+                await RegisterAsync(store, client);
+            }
+            await using var worker = await WorkerHost.StartAsync(store, b =>
+            {
+                b.Services.AddSingleton<EventSender>(sender);
+                b.AddCrnpDelivery();
+            }, new Dictionary<string, string?> { ["Crnp:Delivery:SuspectBudget"] = "4" });
+
+            for (var i = 0; i < 3; i++)
+            {
+                await store.PublishAsync(Numbered(i));
+            }
+            await healthy.WaitForAsync(3, TimeSpan.FromSeconds(30));
+            // The silent clients met the suspect budget full and were put off: they wait for it now.
+            await Eventually.TrueAsync(() => Task.FromResult(worker.Logs.Entries.Count(e => e.Message.Contains("put off", StringComparison.Ordinal)) >= 30),
+                "the silent clients were put off", TimeSpan.FromSeconds(30));
+
+            var clock = Stopwatch.StartNew();
+            for (var i = 3; i < 14; i++)
+            {
+                await store.PublishAsync(Numbered(i));
+            }
+            await healthy.WaitForAsync(14, TimeSpan.FromSeconds(30));
+            output.WriteLine($"after the slow attempt the healthy client had everything in {clock.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.True(sender.Slowed, "the healthy client's fourth attempt was not slowed");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"after one slow attempt the healthy client waited {clock.Elapsed} behind unreachable ones");
+            AssertExactlyInOrder(healthy, 14);
+        }
+        finally
+        {
+            await DisposeAllAsync(silent.Append(healthy));
+        }
+    }
+
+    /// <summary>The worker's sender, except that one attempt to one client takes a while longer after the document went out.</summary>
+    private sealed class SlowOnce(CallbackAddress client, int attempt, TimeSpan extra) : EventSender(TimeProvider.System)
+    {
+        private int _attempts;
+
+        public bool Slowed { get; private set; }
+
+        public override async Task SendAsync(CallbackAddress to, ReadOnlyMemory<byte> document, TimeSpan connectTimeout, TimeSpan timeout,
+            ILeaseGuard? lease, CancellationToken cancellationToken)
+        {
+            await base.SendAsync(to, document, connectTimeout, timeout, lease, cancellationToken);
+            if (to == client && Interlocked.Increment(ref _attempts) == attempt)
+            {
+                await Task.Delay(extra, CancellationToken.None);
+                Slowed = true;
+            }
         }
     }
 
