@@ -80,7 +80,7 @@ public sealed class DeliveryOptions
 
     /// <summary>The retry count and interval for one client: its own where it has them, else the worker's.</summary>
     public (int Count, TimeSpan Interval) RetryFor(Core.CallbackAddress client) =>
-        ClientRetry.TryGetValue(client.ToString(), out var own)
+        ClientRetry.Count > 0 && ClientRetry.TryGetValue(client.ToString(), out var own)
             ? (own.Count ?? RetryCount, own.Interval ?? RetryInterval)
             : (RetryCount, RetryInterval);
 

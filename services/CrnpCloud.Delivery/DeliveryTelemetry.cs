@@ -47,6 +47,10 @@ internal sealed class DeliveryTelemetry
 
     public static Activity? StartDelivery(QueueEntry entry, CallbackAddress client, int attempt)
     {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
         ActivityContext.TryParse(entry.Event.TraceParent, null, isRemote: true, out var parent);
         var activity = Source.StartActivity("crnp.deliver", ActivityKind.Producer, parent);
         activity?.SetTag("crnp.client", client.ToString());

@@ -139,7 +139,10 @@ internal sealed class QueueDrainer(
                     return Outcome.Stopped;
                 }
                 telemetry.Attempted(true, attempt, time.GetElapsedTime(started), time.GetUtcNow() - entry.Event.PublishedAt);
-                DeliveryLog.Delivered(_logger, entry.Event.Sequence, client.ToString());
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    DeliveryLog.Delivered(_logger, entry.Event.Sequence, client.ToString());
+                }
                 return Outcome.Delivered;
             }
             catch (DeliveryFailedException ex)

@@ -23,8 +23,8 @@ public static class ServiceDefaultsExtensions
     private static readonly string[] ManagementPaths = ["/healthz", "/readyz", "/metrics"];
 
     /// <summary>
-    /// OpenTelemetry (every CrnpCloud span source and meter; OTLP export when the standard
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; a Prometheus scrape endpoint), health checks with
+    /// OpenTelemetry (every CrnpCloud meter, with a Prometheus scrape endpoint; every span source and
+    /// OTLP export when the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks with
     /// the store's reachability as readiness, and the management HTTP endpoint on
     /// <see cref="ManagementOptions.Port"/>.
     /// </summary>
@@ -44,9 +44,6 @@ public static class ServiceDefaultsExtensions
                 builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : serviceName,
                 serviceNamespace: "crnpcloud",
                 serviceVersion: ServiceVersion.Release))
-            .WithTracing(tracing => tracing
-                .AddSource("CrnpCloud.*")
-                .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsManagement(context.Request.Path)))
             .WithMetrics(metrics => metrics
                 .AddMeter("CrnpCloud.*")
                 .AddAspNetCoreInstrumentation()
@@ -54,9 +51,14 @@ public static class ServiceDefaultsExtensions
             .WithLogging();
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            // Endpoint, protocol (grpc or http/protobuf), headers and batching come from the standard
-            // OTEL_* variables.
-            otel.UseOtlpExporter();
+            // Spans only when they go somewhere: with no exporter a listener would still make every
+            // delivery build, tag and end a span that nobody reads (the sources' StartActivity returns
+            // null when nothing listens). Endpoint, protocol (grpc or http/protobuf), headers and
+            // batching come from the standard OTEL_* variables.
+            otel.WithTracing(tracing => tracing
+                    .AddSource("CrnpCloud.*")
+                    .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsManagement(context.Request.Path)))
+                .UseOtlpExporter();
         }
         return builder;
     }
