@@ -58,6 +58,13 @@ public interface IDeliveryStore : IClientStatusStore
     Task<AckReply> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Several acks, of any clients and partitions, in one store round trip (a worker commits its
+    /// clients' acks together): each is fenced by its own lease and answered, in order, as
+    /// <see cref="AckAsync"/> would answer it alone.
+    /// </summary>
+    Task<IReadOnlyList<AckReply>> AckManyAsync(IReadOnlyList<AckRequest> acks, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Counts a failed delivery attempt in the client's status, with its reason. Returns the client's
     /// consecutive failed attempts including this one (since its last delivery or registration), or 0
     /// for an unknown client (nothing is recorded for it).
@@ -110,6 +117,9 @@ public enum AckResult
     AlreadyGone,
     LeaseLost,
 }
+
+/// <summary>A worker's ack: the delivered entry of a client's queue, under the lease of the client's partition.</summary>
+public readonly record struct AckRequest(CallbackAddress Client, string EntryId, Lease Lease);
 
 /// <summary>
 /// A worker's ack answered: its result and whether the client's queue held nothing else right after

@@ -125,21 +125,35 @@ public sealed partial class InMemoryStore
     {
         lock (_lock)
         {
-            if (!Holds(lease))
-            {
-                return Task.FromResult(new AckReply(AckResult.LeaseLost, false));
-            }
-            // Acks come in queue order, so the entry is found at the head.
-            var sequence = _clients.TryGetValue(client, out var state) ? state.Queue.FirstOrDefault(e => e.EntryId == entryId)?.Event.Sequence : null;
-            if (state is null || !RemoveEntry(client, entryId))
-            {
-                return Task.FromResult(new AckReply(AckResult.AlreadyGone, !_clients.TryGetValue(client, out var gone) || gone.Queue.Count == 0));
-            }
-            state.LastDelivery = _time.GetUtcNow();
-            state.LastDeliveredSequence = sequence;
-            state.Failures = 0;
-            return Task.FromResult(new AckReply(AckResult.Done, state.Queue.Count == 0));
+            return Task.FromResult(Ack(client, entryId, lease));
         }
+    }
+
+    public Task<IReadOnlyList<AckReply>> AckManyAsync(IReadOnlyList<AckRequest> acks, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(acks);
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<AckReply>>([.. acks.Select(a => Ack(a.Client, a.EntryId, a.Lease))]);
+        }
+    }
+
+    private AckReply Ack(CallbackAddress client, string entryId, Lease lease)
+    {
+        if (!Holds(lease))
+        {
+            return new AckReply(AckResult.LeaseLost, false);
+        }
+        // Acks come in queue order, so the entry is found at the head.
+        var sequence = _clients.TryGetValue(client, out var state) ? state.Queue.FirstOrDefault(e => e.EntryId == entryId)?.Event.Sequence : null;
+        if (state is null || !RemoveEntry(client, entryId))
+        {
+            return new AckReply(AckResult.AlreadyGone, !_clients.TryGetValue(client, out var gone) || gone.Queue.Count == 0);
+        }
+        state.LastDelivery = _time.GetUtcNow();
+        state.LastDeliveredSequence = sequence;
+        state.Failures = 0;
+        return new AckReply(AckResult.Done, state.Queue.Count == 0);
     }
 
     public Task<int> RecordFailureAsync(CallbackAddress client, string reason, CancellationToken cancellationToken = default)

@@ -19,6 +19,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<EventSender>();
         services.AddSingleton<ConnectionPools>();
         services.AddSingleton(sp => new DeliveryTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ConnectionPools>()));
+        services.AddSingleton<AckCommitter>(sp => new(sp.GetRequiredService<IDeliveryStore>(), sp.GetRequiredService<DeliveryTelemetry>()));
         services.AddSingleton<QueueDrainer>();
         services.AddSingleton<LeaseKeeper>();
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());

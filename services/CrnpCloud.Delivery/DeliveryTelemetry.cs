@@ -17,6 +17,7 @@ internal sealed class DeliveryTelemetry
     private readonly Counter<long> _demotions;
     private readonly Histogram<double> _queueTime;
     private readonly Histogram<double> _connectionTime;
+    private readonly Histogram<int> _ackBatch;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _backlog = new();
     private long _ownedPartitions;
     private long _activeClients;
@@ -39,6 +40,8 @@ internal sealed class DeliveryTelemetry
         _removals = meter.CreateCounter<long>("crnp.delivery.client_removals", description: "Clients removed after every retry failed");
         _queueTime = meter.CreateHistogram<double>("crnp.delivery.queue_time", "ms", "From publish to successful delivery");
         _connectionTime = meter.CreateHistogram<double>("crnp.delivery.connection_time", "ms", "Connect, write and close of one attempt");
+        _ackBatch = meter.CreateHistogram<int>("crnp.delivery.ack_batch", "{ack}", "Acks committed together in one store call",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
         meter.CreateObservableGauge("crnp.delivery.owned_partitions", () => Interlocked.Read(ref _ownedPartitions), description: "Partitions this worker holds");
         meter.CreateObservableGauge("crnp.delivery.active_clients", () => Interlocked.Read(ref _activeClients), description: "Clients with a delivery loop running");
         meter.CreateObservableGauge("crnp.delivery.backlog", () => _backlog.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("partition", p.Key))),
@@ -74,6 +77,8 @@ internal sealed class DeliveryTelemetry
     }
 
     public void Removed() => _removals.Add(1);
+
+    public void AcksCommitted(int count) => _ackBatch.Record(count);
 
     public void Demoted(bool putOff) => _demotions.Add(1, new KeyValuePair<string, object?>("result", putOff ? "put_off" : "moved"));
 

@@ -17,6 +17,7 @@ namespace CrnpCloud.Delivery;
 /// </summary>
 internal sealed class QueueDrainer(
     IDeliveryStore store,
+    AckCommitter acks,
     EventSender sender,
     ConnectionPools pools,
     IOptionsMonitor<DeliveryOptions> options,
@@ -73,7 +74,8 @@ internal sealed class QueueDrainer(
                     // The ack is not cancelled by a stop: the event went out, record that it did. It is
                     // awaited before the next delivery to this client: an ack trailing the next event
                     // would, after a crash, let the next owner send this one again after the newer one.
-                    var ack = await store.AckAsync(client, entry.EntryId, partition.Lease, CancellationToken.None);
+                    // Other clients' acks go to the store with it (AckCommitter).
+                    var ack = await acks.AckAsync(client, entry.EntryId, partition.Lease);
                     if (ack.Result == AckResult.LeaseLost)
                     {
                         partition.MarkLost();

@@ -173,13 +173,39 @@ public sealed partial class RedisStore
         return Guard(() => Db.ScriptEvaluateAsync(Scripts.Release, [_keys.Workers, _keys.Leases], args));
     }
 
-    public Task<AckReply> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
-        Guard(async () =>
+    public async Task<AckReply> AckAsync(CallbackAddress client, string entryId, Lease lease, CancellationToken cancellationToken = default) =>
+        (await AckManyAsync([new AckRequest(client, entryId, lease)], cancellationToken))[0];
+
+    public Task<IReadOnlyList<AckReply>> AckManyAsync(IReadOnlyList<AckRequest> acks, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(acks);
+        if (acks.Count == 0)
         {
-            var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(
-                Scripts.Ack, AckKeys(client), [entryId, _keys.Prefix, RedisKeys.Id(client), lease.Partition, lease.Token]))!;
-            return new AckReply(ToAckResult((int)reply[0]), (long)reply[1] == 0);
+            return Task.FromResult<IReadOnlyList<AckReply>>([]);
+        }
+        // ack.lua: the fixed keys, then each ack's queue and client hash; the prefix, then each ack's
+        // entry, client, partition and token.
+        var keys = new RedisKey[3 + (2 * acks.Count)];
+        var args = new RedisValue[1 + (4 * acks.Count)];
+        (keys[0], keys[1], keys[2], args[0]) = (_keys.Refs, _keys.Busy, _keys.Leases, _keys.Prefix);
+        for (var i = 0; i < acks.Count; i++)
+        {
+            var (client, entryId, lease) = acks[i];
+            var id = RedisKeys.Id(client);
+            (keys[3 + (2 * i)], keys[4 + (2 * i)]) = (_keys.Queue(id), _keys.Client(id));
+            (args[1 + (4 * i)], args[2 + (4 * i)], args[3 + (4 * i)], args[4 + (4 * i)]) = (entryId, id, lease.Partition, lease.Token);
+        }
+        return Guard<IReadOnlyList<AckReply>>(async () =>
+        {
+            var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Ack, keys, args))!;
+            var replies = new AckReply[acks.Count];
+            for (var i = 0; i < replies.Length; i++)
+            {
+                replies[i] = new AckReply(ToAckResult((int)reply[2 * i]), (long)reply[(2 * i) + 1] == 0);
+            }
+            return replies;
         });
+    }
 
     public Task<AckResult> RemoveFailedClientAsync(CallbackAddress client, string reason, Lease lease, CancellationToken cancellationToken = default) =>
         Guard(async () => ToAckResult((int)await Db.ScriptEvaluateAsync(
@@ -283,13 +309,6 @@ public sealed partial class RedisStore
 
     private static RemovalRecord Removal(StreamEntry e) =>
         new(CallbackAddress.Parse(e["id"]!), e["reason"]!, DateTimeOffset.FromUnixTimeMilliseconds((long)e["at"]));
-
-    // The keys ack.lua may touch, in its order (the lease only for a worker's ack, the hash only then too).
-    private RedisKey[] AckKeys(CallbackAddress client)
-    {
-        var id = RedisKeys.Id(client);
-        return [_keys.Queue(id), _keys.Refs, _keys.Busy, _keys.Client(id), _keys.Leases];
-    }
 
     private static AckResult ToAckResult(int code) => code switch
     {

@@ -102,6 +102,49 @@ public abstract class DeliveryStoreContractTests
     }
 
     [Fact]
+    public async Task AckMany_AnswersEachAckAsIfAlone_InOrder_EachFencedByItsOwnLease()
+    {
+        var (store, delivery) = await Create();
+        var (one, two, three) = (Client(1), Client(2), Client(3));
+        foreach (var client in new[] { one, two, three })
+        {
+            await Register(store, client);
+        }
+        await store.PublishAsync(Event);
+        await store.PublishAsync(Event);
+        var leases = (await delivery.ClaimAsync("a", LongTtl)).Leases.ToDictionary(l => l.Partition);
+        Lease LeaseOf(CallbackAddress client) => leases[Partitioning.Of(client, delivery.Partitions)];
+        var queued = new Dictionary<CallbackAddress, IReadOnlyList<QueueEntry>>();
+        foreach (var client in new[] { one, two, three })
+        {
+            queued[client] = await store.PeekQueueAsync(client, 10);
+        }
+
+        var replies = await delivery.AckManyAsync(
+        [
+            new(one, queued[one][0].EntryId, LeaseOf(one)),
+            new(two, queued[two][0].EntryId, LeaseOf(two) with { Token = LeaseOf(two).Token - 1 }),
+            new(three, queued[three][0].EntryId, LeaseOf(three)),
+            new(three, queued[three][1].EntryId, LeaseOf(three)),
+            new(one, queued[one][0].EntryId, LeaseOf(one)),
+        ]);
+
+        Assert.Equal(
+        [
+            new AckReply(AckResult.Done, QueueEmpty: false),
+            new AckReply(AckResult.LeaseLost, QueueEmpty: false),
+            new AckReply(AckResult.Done, QueueEmpty: false),
+            new AckReply(AckResult.Done, QueueEmpty: true),
+            new AckReply(AckResult.AlreadyGone, QueueEmpty: false),
+        ], replies);
+        Assert.Equal([queued[one][1].EntryId], (await store.PeekQueueAsync(one, 10)).Select(e => e.EntryId));
+        Assert.Equal(2, (await store.PeekQueueAsync(two, 10)).Count);
+        Assert.Empty(await store.PeekQueueAsync(three, 10));
+        Assert.Equal(queued[three][1].Event.Sequence, (await delivery.GetDeliveryStatusAsync(three))?.LastDeliveredSequence);
+        Assert.Empty(await delivery.AckManyAsync([]));
+    }
+
+    [Fact]
     public async Task DeliveryStatus_CountsFailuresUntilADelivery_AndStartsAfreshOnReRegistration()
     {
         var (store, delivery) = await Create();

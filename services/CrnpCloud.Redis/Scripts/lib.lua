@@ -21,6 +21,32 @@ local function declare(prefix, names)
   end
 end
 
+-- Like declare, for a script that takes a list: the fixed keys first, then for each of n items one
+-- member of each family in turn (KEYS = fixed..., then family... n times). Returns n; the script
+-- reaches an item's keys with each_member, which checks them against the keys it means.
+local each_fixed, each_family = 0, 0
+
+local function declare_each(prefix, fixed, family)
+  local rest = #KEYS - #fixed
+  if rest < 0 or rest % #family ~= 0 then
+    error(#KEYS .. ' keys passed for ' .. #fixed .. ' fixed ones and items of ' .. #family)
+  end
+  for i, name in ipairs(fixed) do
+    local want = prefix .. ':' .. name
+    if KEYS[i] ~= want then error('KEYS[' .. i .. '] is ' .. KEYS[i] .. ', expected ' .. want) end
+    K[name] = KEYS[i]
+  end
+  each_fixed, each_family = #fixed, #family
+  return rest / #family
+end
+
+-- Item i's (from 1) member of family j (from 1, in declare_each's order), checked.
+local function each_member(i, j, want)
+  local k = KEYS[each_fixed + (i - 1) * each_family + j]
+  if k ~= want then error('KEYS holds ' .. tostring(k) .. ' for item ' .. i .. ', the script needs ' .. want) end
+  return k
+end
+
 local function key(name)
   return K[name] or error('key ' .. name .. ' is not declared in KEYS')
 end
