@@ -42,8 +42,9 @@ internal static partial class E2eBenchmark
         var fsync = new Option<string>("--fsync") { Description = "redis-server appendfsync: everysec (the chart's) or always", DefaultValueFactory = _ => "everysec" };
         var warmup = new Option<int?>("--warmup") { Description = "events delivered before the measured ones (JIT tiering, thread pools, connections); scenario default if absent" };
         var set = new Option<string[]>("--set") { Description = "a service setting for every process, e.g. Crnp__Delivery__BatchSize=64 (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("e2e", "end-to-end deliveries with a ledger, against the TCP floor (issue 9)") { scenario, mode, workers, clients, events, silent, rate, warmup, fsync, set };
-        command.SetAction((r, token) =>
+        var json = new Option<string>("--json") { Description = "where the run's figures go as JSON, for the compare command", DefaultValueFactory = _ => "artifacts/bench/e2e.json" };
+        var command = new Command("e2e", "end-to-end deliveries with a ledger, against the TCP floor (issue 9)") { scenario, mode, workers, clients, events, silent, rate, warmup, fsync, set, json };
+        command.SetAction(async (r, token) =>
         {
             Fsync = r.GetValue(fsync)!;
             foreach (var pair in r.GetValue(set) ?? [])
@@ -53,7 +54,9 @@ internal static partial class E2eBenchmark
             }
             Warmup = r.GetValue(warmup);
             Silent = r.GetValue(silent);
-            return RunAsync(r.GetValue(scenario)!, r.GetValue(mode)!, r.GetValue(workers), r.GetValue(clients), r.GetValue(events), r.GetValue(rate), token);
+            var exit = await RunAsync(r.GetValue(scenario)!, r.GetValue(mode)!, r.GetValue(workers), r.GetValue(clients), r.GetValue(events), r.GetValue(rate), token);
+            await BenchResults.WriteAsync(r.GetValue(json)!, string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            return exit;
         });
         return command;
     }
@@ -69,11 +72,11 @@ internal static partial class E2eBenchmark
                 // 1. 1,000 clients, all subscribed, sustained publish: throughput, and the floor ratio.
                 // A sustained rate is measured after a warm-up of 60 events (the first seconds run tier-0
                 // JIT code while the workers compete with the publisher for the 2 cores).
-                "fanout" => await FanoutAsync(mode, workers, clients ?? 1000, events ?? 120, rate ?? 0, Warmup ?? 60, floor: true, cancellationToken),
+                "fanout" => await FanoutAsync(s, mode, workers, clients ?? 1000, events ?? 120, rate ?? 0, Warmup ?? 60, floor: true, cancellationToken),
                 // Target: publish -> delivered p50 <= 2 ms, p99 <= 15 ms at 1,000 events/s to 10 clients.
-                "latency" => await FanoutAsync(mode, workers, clients ?? 10, events ?? 10_000, rate ?? 1000, Warmup ?? 0, floor: false, cancellationToken),
+                "latency" => await FanoutAsync(s, mode, workers, clients ?? 10, events ?? 10_000, rate ?? 1000, Warmup ?? 0, floor: false, cancellationToken),
                 // 2. one client, maximum ordered rate.
-                "single" => await FanoutAsync(mode, workers, clients ?? 1, events ?? 5000, rate ?? 0, Warmup ?? 0, floor: true, cancellationToken),
+                "single" => await FanoutAsync(s, mode, workers, clients ?? 1, events ?? 5000, rate ?? 0, Warmup ?? 0, floor: true, cancellationToken),
                 // 3. 100 clients, one silent (SYNs dropped) and one refusing: what the other 98 lose (target <= 5%).
                 "faulty" => await FaultyAsync(mode, workers, clients ?? 100, events ?? 200, rate ?? 0, cancellationToken),
                 // 4. issue 15: 20 healthy clients, with and without 600 silent ones in their partitions, 50 events/s for 60 s.
@@ -86,7 +89,7 @@ internal static partial class E2eBenchmark
         return valid ? 0 : 1;
     }
 
-    private static async Task<bool> FanoutAsync(string mode, int workers, int clientCount, int eventCount, double rate, int warmup, bool floor, CancellationToken cancellationToken)
+    private static async Task<bool> FanoutAsync(string name, string mode, int workers, int clientCount, int eventCount, double rate, int warmup, bool floor, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== {mode}{(mode == "processes" ? $" (redis appendfsync {Fsync})" : "")}: {clientCount} client(s) x {eventCount} events = {(long)clientCount * eventCount} deliveries, {(mode == "processes" ? $"{workers} worker(s), " : "")}publishing {(rate > 0 ? $"{rate} events/s" : "as fast as accepted")}");
         await using var system = await StartSystemAsync(mode, workers, Extra);
@@ -95,6 +98,7 @@ internal static partial class E2eBenchmark
         {
             await RegisterAsync(system, receivers, cancellationToken);
             var warm = true;
+            BenchResults.Phase = null;
             if (warmup > 0)
             {
                 Console.WriteLine($"-- warm-up: {warmup} events, not measured");
@@ -105,6 +109,7 @@ internal static partial class E2eBenchmark
                 }
                 Console.WriteLine("-- measured:");
             }
+            BenchResults.Phase = name;
             var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             if (floor)
             {
@@ -116,6 +121,8 @@ internal static partial class E2eBenchmark
                     $"floor (.NET sockets): {cycles:F0} connect+write {phase.Document.Length} B+close cycles/s at concurrency {concurrency}; ratio = {phase.Throughput / cycles:F2}"));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"floor (C, floor.c): {cCycles:F0} cycles/s at concurrency {concurrency}; ratio = {phase.Throughput / cCycles:F2}"));
+                BenchResults.Record("floor_ratio_dotnet", phase.Throughput / cycles, "x", higherIsBetter: true);
+                BenchResults.Record("floor_ratio_c", phase.Throughput / cCycles, "x", higherIsBetter: true);
             }
             return warm && phase.Result.Valid;
         }
@@ -143,6 +150,7 @@ internal static partial class E2eBenchmark
             var receivers = Enumerable.Range(0, clientCount - 2).Select(_ => Receiver()).ToList();
             await RegisterAsync(system, receivers, cancellationToken);
             await WarmUpAsync(system, receivers, cancellationToken);
+            BenchResults.Phase = "faulty/baseline";
             var phase = await DeliverAsync(system, receivers, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             baseline = phase.Throughput;
             foreach (var r in receivers)
@@ -164,8 +172,10 @@ internal static partial class E2eBenchmark
             await system.AddClientAsync(refusing.Port);
             await RegisterAsync(system, healthy, cancellationToken);
             await WarmUpAsync(system, healthy, cancellationToken);
+            BenchResults.Phase = "faulty/with_faults";
             var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             var lost = 1 - (phase.Throughput / baseline);
+            BenchResults.Record("healthy_throughput_lost", lost * 100, "%", higherIsBetter: false);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"healthy clients' throughput: {phase.Throughput:F0} deliveries/s vs baseline {baseline:F0}: {lost * 100:F1}% lost (target <= 5%) -> {(lost <= 0.05 ? "MET" : "MISSED")}"));
             foreach (var r in healthy)
@@ -185,6 +195,7 @@ internal static partial class E2eBenchmark
     private static async Task WarmUpAsync(CrnpSystem system, List<CrnpTestListener> receivers, CancellationToken cancellationToken)
     {
         var warmup = Warmup ?? 100;
+        BenchResults.Phase = null;
         Console.WriteLine($"-- warm-up: {warmup} events, not measured");
         if (!(await DeliverAsync(system, receivers, warmup, 0, cancellationToken)).Result.Valid)
         {
@@ -241,10 +252,17 @@ internal static partial class E2eBenchmark
         }));
 
     /// <summary>Redis figures per delivery between two samples.</summary>
-    private static string FormatRedisPerDelivery(RedisSample? before, RedisSample? after, long deliveries) =>
-        before is null || after is null || deliveries == 0 ? ""
-        : string.Create(CultureInfo.InvariantCulture,
-            $"redis per delivery: {(after.Scripts - before.Scripts) / (double)deliveries:F2} script calls, {(after.Cpu - before.Cpu) * 1e6 / deliveries:F1} us CPU");
+    private static string FormatRedisPerDelivery(RedisSample? before, RedisSample? after, long deliveries)
+    {
+        if (before is null || after is null || deliveries == 0)
+        {
+            return "";
+        }
+        var (scripts, cpu) = ((after.Scripts - before.Scripts) / (double)deliveries, (after.Cpu - before.Cpu) * 1e6 / deliveries);
+        BenchResults.Record("redis_scripts_per_delivery", scripts, "calls", higherIsBetter: false);
+        BenchResults.Record("redis_cpu_per_delivery", cpu, "us", higherIsBetter: false);
+        return string.Create(CultureInfo.InvariantCulture, $"redis per delivery: {scripts:F2} script calls, {cpu:F1} us CPU");
+    }
 
     private sealed record Phase(DeliveryLedger.Result Result, double Throughput, byte[] Document, DeliveryLedger Ledger, long Started);
 
@@ -280,6 +298,8 @@ internal static partial class E2eBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"throughput: {throughput:F0} deliveries/s ({result.Delivered} in {wall:F2} s; publishing took {published.TotalSeconds:F2} s, {eventCount / published.TotalSeconds:F0} events/s)"));
         Console.WriteLine($"publish -> received: {Percentiles.Summary(result.Latencies)}");
+        BenchResults.Record("throughput", throughput, "deliveries/s", higherIsBetter: true);
+        BenchResults.RecordLatencies("latency", result.Latencies);
         if (Environment.GetEnvironmentVariable("CRNP_BENCH_TIMELINE") == "1")
         {
             var perSecond = receivers.SelectMany(r => r.Received).GroupBy(x => (int)Stopwatch.GetElapsedTime(started, x.At).TotalSeconds)

@@ -24,6 +24,7 @@ internal static partial class E2eBenchmark
         {
             await RegisterAsync(system, receivers, cancellationToken);
             var warmup = Warmup ?? (int)(rate * 5);
+            BenchResults.Phase = null;
             Console.WriteLine($"-- warm-up: {warmup} events, not measured");
             var warm = (await DeliverAsync(system, receivers, warmup, rate, cancellationToken)).Result.Valid;
             foreach (var r in receivers)
@@ -32,6 +33,7 @@ internal static partial class E2eBenchmark
             }
 
             Console.WriteLine("-- measured:");
+            BenchResults.Phase = "rebalance";
             var clock = Stopwatch.StartNew();
             var events = (int)(rate * RebalancePhases[^1].At);
             var delivering = DeliverAsync(system, receivers, events, rate, cancellationToken, firstSequence: 1_000_000);
@@ -63,6 +65,9 @@ internal static partial class E2eBenchmark
                     .Zip(g.Select(r => Seconds(r.Received)).Order(), (a, b) => b - a).DefaultIfEmpty().Max()).DefaultIfEmpty().Max();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"phase {from:F0}-{to:F0} s ({what}): {Percentiles.Summary(latencies)}; longest without a delivery {gap * 1000:F0} ms"));
+                BenchResults.Phase = string.Create(CultureInfo.InvariantCulture, $"rebalance/{from:F0}-{to:F0}s");
+                BenchResults.RecordLatencies("latency", latencies);
+                BenchResults.Record("longest_gap", gap * 1000, "ms", higherIsBetter: false);
             }
             return warm && phase.Result.Valid;
 

@@ -19,10 +19,12 @@ internal static partial class E2eBenchmark
     private static async Task<bool> SilentAsync(string mode, int workers, int healthyCount, int silentCount, int eventCount, double rate, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== {mode}: silent clients: baseline {healthyCount} healthy clients x {eventCount} events at {rate}/s");
-        var baseline = await SilentPhaseAsync(mode, workers, healthyCount, 0, eventCount, rate, cancellationToken);
+        var baseline = await SilentPhaseAsync("silent/baseline", mode, workers, healthyCount, 0, eventCount, rate, cancellationToken);
         Console.WriteLine($"== {mode}: silent clients: {healthyCount} healthy + {silentCount} silent in the same partitions (SYNs dropped), {eventCount} events at {rate}/s");
-        var loaded = await SilentPhaseAsync(mode, workers, healthyCount, silentCount, eventCount, rate, cancellationToken);
+        var loaded = await SilentPhaseAsync("silent/loaded", mode, workers, healthyCount, silentCount, eventCount, rate, cancellationToken);
         var ratio = loaded.P99 / baseline.P99;
+        BenchResults.Phase = "silent";
+        BenchResults.Record("p99_ratio", ratio, "x", higherIsBetter: false);
         var ok = baseline.Valid && loaded.Valid && ratio <= 2 && loaded.LongestGap <= TimeSpan.FromSeconds(1);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"healthy clients' p99 {loaded.P99:F2} ms vs {baseline.P99:F2} ms without silent clients: x{ratio:F2} (target <= 2); longest without a delivery {loaded.LongestGap.TotalMilliseconds:F0} ms vs {baseline.LongestGap.TotalMilliseconds:F0} ms (target <= 1000) -> {(ok ? "MET" : "MISSED")}"));
@@ -31,7 +33,7 @@ internal static partial class E2eBenchmark
 
     private sealed record SilentPhase(bool Valid, double P99, TimeSpan LongestGap);
 
-    private static async Task<SilentPhase> SilentPhaseAsync(string mode, int workers, int healthyCount, int silentCount, int eventCount, double rate, CancellationToken cancellationToken)
+    private static async Task<SilentPhase> SilentPhaseAsync(string name, string mode, int workers, int healthyCount, int silentCount, int eventCount, double rate, CancellationToken cancellationToken)
     {
         await using var system = await StartSystemAsync(mode, workers, Extra);
         var healthy = Enumerable.Range(0, healthyCount).Select(_ => Receiver()).ToList();
@@ -65,6 +67,7 @@ internal static partial class E2eBenchmark
             await RegisterAsync(system, healthy, cancellationToken);
             await system.AddClientsAsync(silent.Select(s => s.Address.Port));
             var warmup = Warmup ?? (int)(rate * 10);
+            BenchResults.Phase = null;
             Console.WriteLine($"-- warm-up: {warmup} events{(silent.Count > 0 ? $" after {silent.Count} silent clients registered" : "")}, not measured");
             var warm = (await DeliverAsync(system, healthy, warmup, rate, cancellationToken)).Result.Valid;
             foreach (var h in healthy)
@@ -73,6 +76,7 @@ internal static partial class E2eBenchmark
             }
             Console.WriteLine("-- measured:");
 
+            BenchResults.Phase = name;
             var firstPublish = Stopwatch.GetTimestamp();
             var phase = await DeliverAsync(system, healthy, eventCount, rate, cancellationToken, firstSequence: 1_000_000);
             var gap = healthy.Max(h => h.Received.Select(r => r.At).Prepend(firstPublish)
@@ -81,6 +85,7 @@ internal static partial class E2eBenchmark
             latencies.Sort();
             var p99 = latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(0.99 * latencies.Count) - 1)];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"longest a healthy client went without a delivery: {gap.TotalMilliseconds:F0} ms"));
+            BenchResults.Record("longest_gap", gap.TotalMilliseconds, "ms", higherIsBetter: false);
             return new SilentPhase(warm && phase.Result.Valid, p99, gap);
         }
         finally

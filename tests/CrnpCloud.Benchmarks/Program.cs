@@ -7,6 +7,7 @@ root.Subcommands.Add(PublishBenchmark.Command());
 root.Subcommands.Add(DeliveryBenchmark.Command());
 root.Subcommands.Add(IdleBenchmark.Command());
 root.Subcommands.Add(E2eBenchmark.Command());
+root.Subcommands.Add(BenchResults.CompareCommand());
 root.Subcommands.Add(SoakCommand.Command());
 root.Subcommands.Add(ReplicationBenchmark.Command());
 root.Subcommands.Add(RegistrationBenchmark.FloorServerCommand());
