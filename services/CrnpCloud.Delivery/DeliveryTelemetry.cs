@@ -40,7 +40,7 @@ internal sealed class DeliveryTelemetry
         _removals = meter.CreateCounter<long>("crnp.delivery.client_removals", description: "Clients removed after every retry failed");
         _queueTime = meter.CreateHistogram<double>("crnp.delivery.queue_time", "ms", "From publish to successful delivery");
         _connectionTime = meter.CreateHistogram<double>("crnp.delivery.connection_time", "ms", "Connect, write and close of one attempt");
-        _ackBatch = meter.CreateHistogram<int>("crnp.delivery.ack_batch", "{ack}", "Acks committed together in one store call",
+        _ackBatch = meter.CreateHistogram<int>("crnp.delivery.ack_batch", unit: null, "Acks committed together in one store call",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
         meter.CreateObservableGauge("crnp.delivery.owned_partitions", () => Interlocked.Read(ref _ownedPartitions), description: "Partitions this worker holds");
         meter.CreateObservableGauge("crnp.delivery.active_clients", () => Interlocked.Read(ref _activeClients), description: "Clients with a delivery loop running");

@@ -187,7 +187,7 @@ public sealed class DeployedContainersTests(ImageFixture images, ITestOutputHelp
         // The chart's Redis arguments; --port/--bind because the containers share this host's network.
         Podman.Must("run", "--detach", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/data:mode=1777",
             image, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--save", "");
+            "--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--save", "", "--auto-aof-rewrite-min-size", RedisServer.AofRewriteMinSize);
         return name;
     }
 

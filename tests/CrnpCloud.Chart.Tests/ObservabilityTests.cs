@@ -4,6 +4,7 @@ using CrnpCloud.Delivery;
 using CrnpCloud.Edge;
 using CrnpCloud.Ingest;
 using CrnpCloud.Protocol;
+using CrnpCloud.Testing;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -91,7 +92,7 @@ public sealed partial class ObservabilityTests
         var match = Regex.Match(redis.Image, @"^docker\.io/library/redis:([0-9]+)\.([0-9]+)\.([0-9]+)$");
         Assert.True(match.Success, redis.Image);
         Assert.True(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 8, $"{redis.Image}: Redis 7.x and older are not current");
-        Assert.Equal(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--save", ""], redis.Args);
+        Assert.Equal(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--save", "", "--auto-aof-rewrite-min-size", RedisServer.AofRewriteMinSize], redis.Args);
     }
 
     // ---- Prometheus Operator objects and the dashboard ----
@@ -221,6 +222,7 @@ public sealed partial class ObservabilityTests
         delivery.Partitions(64);
         delivery.ClientLoops(1);
         delivery.Demoted(putOff: true);
+        delivery.AcksCommitted(3);
         var edge = app.Services.GetRequiredService<EdgeTelemetry>();
         edge.Answered(StatusCode.Ok, "ADD_CLIENT", TimeSpan.FromMilliseconds(1));
         edge.Refused("address_limit");

@@ -71,6 +71,8 @@ public sealed class RedisModeTests
         var redis = set.Spec.Template.Spec.Containers.Single(c => c.Name == "redis");
         var sentinel = set.Spec.Template.Spec.Containers.Single(c => c.Name == "sentinel");
         Assert.Equal(Domain, redis.Env.Single(e => e.Name == "DOMAIN").Value);
+        Assert.Equal(RedisServer.AofRewriteMinSize, redis.Env.Single(e => e.Name == "AOF_REWRITE_MIN_SIZE").Value);
+        Assert.Contains("auto-aof-rewrite-min-size $AOF_REWRITE_MIN_SIZE", scripts["node.sh"], StringComparison.Ordinal);
         Assert.Equal("crnpcloud", sentinel.Env.Single(e => e.Name == "MASTER_SET").Value);
         Assert.Equal(("2", "3000", "20000"), (sentinel.Env.Single(e => e.Name == "QUORUM").Value,
             sentinel.Env.Single(e => e.Name == "DOWN_AFTER_MILLISECONDS").Value, sentinel.Env.Single(e => e.Name == "FAILOVER_TIMEOUT").Value));

@@ -12,6 +12,9 @@ namespace CrnpCloud.Testing;
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
+    /// <summary>The chart's <c>redis.aofRewriteMinSize</c> (ChartTests holds them equal), so benchmarks rewrite the append-only file as a deployment does.</summary>
+    public const string AofRewriteMinSize = "256mb";
+
     private Process? _process;
 
     private readonly string _appendFsync;
@@ -53,7 +56,7 @@ public sealed class RedisServer : IAsyncDisposable
         foreach (var arg in new[]
         {
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--dir", Directory, "--appendonly", "yes", "--appendfsync", _appendFsync, "--save", "",
+            "--dir", Directory, "--appendonly", "yes", "--appendfsync", _appendFsync, "--save", "", "--auto-aof-rewrite-min-size", AofRewriteMinSize,
             "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
         })
         {

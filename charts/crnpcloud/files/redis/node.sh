@@ -25,6 +25,8 @@ conf=$TMPDIR/redis.conf
   echo "appendonly yes"
   echo "appendfsync everysec"
   echo "save \"\""
+  # values.yaml redis.aofRewriteMinSize: how large the append-only file grows before Redis rewrites it.
+  [ -n "${AOF_REWRITE_MIN_SIZE:-}" ] && echo "auto-aof-rewrite-min-size $AOF_REWRITE_MIN_SIZE"
   # The password, for clients (requirepass) and for replication from the master (masterauth).
   printf 'requirepass "%s"\nmasterauth "%s"\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD"
   # Replicas are known to the Sentinels (and so to clients) by stable DNS name, not pod IP.
