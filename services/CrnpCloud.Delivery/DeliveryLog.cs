@@ -46,6 +46,8 @@ internal static partial class DeliveryLog
     [LoggerMessage(315, LogLevel.Warning, "{Count} more {What} were not logged (at most {Burst} lines per {Seconds} s; the crnp.delivery metrics count every one)")]
     public static partial void Suppressed(ILogger logger, long count, string what, int burst, double seconds);
 
+    // The address itself, not its text: the generated method formats it only when Debug is on, and
+    // this runs once per delivery.
     [LoggerMessage(309, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
-    public static partial void Delivered(ILogger logger, long sequence, string client);
+    public static partial void Delivered(ILogger logger, long sequence, Core.CallbackAddress client);
 }

@@ -141,10 +141,7 @@ internal sealed class QueueDrainer(
                     return Outcome.Stopped;
                 }
                 telemetry.Attempted(true, attempt, time.GetElapsedTime(started), time.GetUtcNow() - entry.Event.PublishedAt);
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    DeliveryLog.Delivered(_logger, entry.Event.Sequence, client.ToString());
-                }
+                DeliveryLog.Delivered(_logger, entry.Event.Sequence, client);
                 return Outcome.Delivered;
             }
             catch (DeliveryFailedException ex)

@@ -39,7 +39,7 @@ internal static class BenchResults
         milliseconds.Sort();
         foreach (var (label, p) in new[] { ("p50", 0.50), ("p99", 0.99) })
         {
-            Record($"{name}_{label}", milliseconds[Math.Min(milliseconds.Count - 1, (int)Math.Ceiling(p * milliseconds.Count) - 1)], "ms", higherIsBetter: false);
+            Record($"{name}_{label}", Percentiles.At(milliseconds, p), "ms", higherIsBetter: false);
         }
         Record($"{name}_max", milliseconds[^1], "ms", higherIsBetter: false);
     }

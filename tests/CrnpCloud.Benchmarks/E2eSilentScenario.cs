@@ -83,7 +83,7 @@ internal static partial class E2eBenchmark
                 .Zip(h.Received.Select(r => r.At), (a, b) => Stopwatch.GetElapsedTime(a, b)).DefaultIfEmpty().Max());
             var latencies = phase.Result.Latencies;
             latencies.Sort();
-            var p99 = latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(0.99 * latencies.Count) - 1)];
+            var p99 = Percentiles.At(latencies, 0.99);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"longest a healthy client went without a delivery: {gap.TotalMilliseconds:F0} ms"));
             BenchResults.Record("longest_gap", gap.TotalMilliseconds, "ms", higherIsBetter: false);
             return new SilentPhase(warm && phase.Result.Valid, p99, gap);

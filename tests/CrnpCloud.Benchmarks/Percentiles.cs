@@ -9,7 +9,10 @@ internal static class Percentiles
             return "no samples";
         }
         milliseconds.Sort();
-        double At(double p) => milliseconds[Math.Min(milliseconds.Count - 1, (int)Math.Ceiling(p * milliseconds.Count) - 1)];
-        return $"p50 {At(0.50):F2} ms, p90 {At(0.90):F2} ms, p99 {At(0.99):F2} ms, max {milliseconds[^1]:F2} ms (n={milliseconds.Count})";
+        return $"p50 {At(milliseconds, 0.50):F2} ms, p90 {At(milliseconds, 0.90):F2} ms, p99 {At(milliseconds, 0.99):F2} ms, max {milliseconds[^1]:F2} ms (n={milliseconds.Count})";
     }
+
+    /// <summary>The nearest-rank percentile <paramref name="p"/> (0..1) of samples sorted ascending; NaN when there are none.</summary>
+    public static double At(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 }

@@ -10,15 +10,18 @@
 -- queue and hash of every client an event matched) are derived from <prefix>: see derived() below.
 local K = {}
 
+-- KEYS[i] checked as the fixed key or family member `name` and declared under it.
+local function declare_key(prefix, i, name)
+  local k, want = KEYS[i], prefix .. ':' .. name
+  local ok
+  if string.sub(name, -1) == ':' then ok = string.sub(k, 1, #want) == want else ok = k == want end
+  if not ok then error('KEYS[' .. i .. '] is ' .. k .. ', expected ' .. want) end
+  K[name] = k
+end
+
 local function declare(prefix, names)
   if #KEYS ~= #names then error(#KEYS .. ' keys passed, ' .. #names .. ' declared') end
-  for i, name in ipairs(names) do
-    local k, want = KEYS[i], prefix .. ':' .. name
-    local ok
-    if string.sub(name, -1) == ':' then ok = string.sub(k, 1, #want) == want else ok = k == want end
-    if not ok then error('KEYS[' .. i .. '] is ' .. k .. ', expected ' .. want) end
-    K[name] = k
-  end
+  for i, name in ipairs(names) do declare_key(prefix, i, name) end
 end
 
 -- Like declare, for a script that takes a list: the fixed keys first, then for each of n items one
@@ -31,11 +34,7 @@ local function declare_each(prefix, fixed, family)
   if rest < 0 or rest % #family ~= 0 then
     error(#KEYS .. ' keys passed for ' .. #fixed .. ' fixed ones and items of ' .. #family)
   end
-  for i, name in ipairs(fixed) do
-    local want = prefix .. ':' .. name
-    if KEYS[i] ~= want then error('KEYS[' .. i .. '] is ' .. KEYS[i] .. ', expected ' .. want) end
-    K[name] = KEYS[i]
-  end
+  for i, name in ipairs(fixed) do declare_key(prefix, i, name) end
   each_fixed, each_family = #fixed, #family
   return rest / #family
 end
