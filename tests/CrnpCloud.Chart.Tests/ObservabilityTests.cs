@@ -4,6 +4,7 @@ using CrnpCloud.Delivery;
 using CrnpCloud.Edge;
 using CrnpCloud.Ingest;
 using CrnpCloud.Protocol;
+using CrnpCloud.ServiceDefaults;
 using CrnpCloud.Testing;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
@@ -93,6 +94,24 @@ public sealed partial class ObservabilityTests
         Assert.True(match.Success, redis.Image);
         Assert.True(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 8, $"{redis.Image}: Redis 7.x and older are not current");
         Assert.Equal(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--save", "", "--auto-aof-rewrite-min-size", RedisServer.AofRewriteMinSize], redis.Args);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("http://127.0.0.1:4317", true)]
+    public void Spans_AreMadeOnlyWhenAnOtlpExporterIsSet(string? endpoint, bool traced)
+    {
+        // Without an exporter a tracer provider would still listen to every CrnpCloud source, and each
+        // delivery, publish and registration would build, tag and end a span nobody reads.
+        var builder = WebApplication.CreateSlimBuilder();
+        if (endpoint is not null)
+        {
+            builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint;
+        }
+        builder.AddServiceDefaults("spans-test");
+        using var app = builder.Build();
+
+        Assert.Equal(traced, app.Services.GetService<OpenTelemetry.Trace.TracerProvider>() is not null);
     }
 
     // ---- Prometheus Operator objects and the dashboard ----
