@@ -3,6 +3,8 @@ using System.Net;
 using CrnpCloud.Core;
 using CrnpCloud.Protocol;
 using CrnpCloud.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace CrnpCloud.Redis.Tests;
@@ -61,6 +63,43 @@ public sealed class RedisWakeUpTests(RedisServerFixture redis) : IClassFixture<R
 
         Assert.Equal(client, Assert.Single(backlog).Client);
         Assert.False(await db.KeyExistsAsync(prefix + "{default}:busy:" + partition));
+        Assert.True(await db.SetContainsAsync(busy, client.ToString()));
+    }
+
+    [Fact]
+    public async Task AnOlderVersionsBusySet_IsFoldedWhenAPartitionIsFirstLookedAt_ThenEveryFoldInterval_NotOnEveryRescan()
+    {
+        var prefix = RedisStores.UniquePrefix();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new RedisStore(redis.Connection, Options.Create(new RedisStoreOptions { KeyPrefix = prefix }), time);
+        var db = redis.Connection.GetDatabase();
+        var client = new CallbackAddress(IPAddress.Parse("10.2.0.3"), 7000);
+        await RegisterAsync(store, client);
+        await store.PublishAsync(Event);
+        var partition = Partitioning.Of(client, store.Partitions);
+        var busy = (RedisKey)(prefix + "{default}:busy");
+        var older = (RedisKey)(prefix + "{default}:busy:" + partition);
+
+        // An older version's ingest (a rolling update) put the client in the partition's own set only.
+        async Task OlderIngestMarksBusyAsync()
+        {
+            Assert.True(await db.SetRemoveAsync(busy, client.ToString()));
+            await db.SetAddAsync(older, client.ToString());
+        }
+
+        await OlderIngestMarksBusyAsync();
+        Assert.Equal(client, Assert.Single(await store.ClientsWithWorkAsync(partition)).Client);
+        Assert.False(await db.KeyExistsAsync(older));
+
+        // Within the interval a rescan that finds no member of the partition reads the busy set only.
+        await OlderIngestMarksBusyAsync();
+        time.Advance(RedisStore.OlderBusyFoldInterval - TimeSpan.FromSeconds(1));
+        Assert.Empty(await store.ClientsWithWorkAsync(partition));
+        Assert.True(await db.KeyExistsAsync(older));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(client, Assert.Single(await store.ClientsWithWorkAsync(partition)).Client);
+        Assert.False(await db.KeyExistsAsync(older));
         Assert.True(await db.SetContainsAsync(busy, client.ToString()));
     }
 }

@@ -10,11 +10,12 @@ local busy = key('busy')
 local ids = {}
 for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
 local older = member('busy:', prefix .. ':busy:' .. ARGV[2])
-for _, id in ipairs(redis.call('SMEMBERS', older)) do
+local moved = redis.call('SMEMBERS', older)
+for _, id in ipairs(moved) do
   redis.call('SADD', busy, id)
   ids[#ids + 1] = id
 end
-redis.call('DEL', older)
+if #moved > 0 then redis.call('DEL', older) end
 local out, seen = {}, {}
 for _, id in ipairs(ids) do
   if not seen[id] then
