@@ -50,4 +50,7 @@ internal static partial class DeliveryLog
     // this runs once per delivery.
     [LoggerMessage(309, LogLevel.Debug, "Delivered #{Sequence} to {Client}")]
     public static partial void Delivered(ILogger logger, long sequence, Core.CallbackAddress client);
+
+    [LoggerMessage(316, LogLevel.Debug, "The delivery path's warm-up failed ({Reason}); the first deliveries compile it instead")]
+    public static partial void WarmUpFailed(ILogger logger, string reason);
 }

@@ -21,6 +21,7 @@ public static class DeliveryServiceCollectionExtensions
         services.AddSingleton(sp => new DeliveryTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ConnectionPools>()));
         services.AddSingleton<AckCommitter>(sp => new(sp.GetRequiredService<IDeliveryStore>(), sp.GetRequiredService<DeliveryTelemetry>()));
         services.AddSingleton<QueueDrainer>();
+        services.AddSingleton<DeliveryWarmUp>();
         services.AddSingleton<LeaseKeeper>();
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.AddStoreReadiness().AddCheck<LeaseHealthCheck>("leases", tags: [ServiceDefaultsExtensions.ReadyTag]);

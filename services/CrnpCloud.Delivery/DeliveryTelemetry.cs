@@ -23,8 +23,13 @@ internal sealed class DeliveryTelemetry
     private long _activeClients;
 
     internal DeliveryTelemetry(IMeterFactory meters, ConnectionPools pools)
+        : this(meters.Create(Name), pools)
     {
-        var meter = meters.Create(Name);
+    }
+
+    /// <summary>On a meter of the caller's: <see cref="DeliveryWarmUp"/> records on one nobody exports.</summary>
+    internal DeliveryTelemetry(Meter meter, ConnectionPools pools)
+    {
         _demotions = meter.CreateCounter<long>("crnp.delivery.suspect_moves", description: "Attempts unfinished after SuspectAfter, by what happened (moved to the suspect budget, put off until it has room)");
         meter.CreateObservableGauge("crnp.delivery.connections", () =>
         {

@@ -13,15 +13,18 @@ namespace CrnpCloud.Delivery;
 internal sealed class LeaseKeeper(
     IDeliveryStore store,
     QueueDrainer drainer,
+    DeliveryWarmUp warmUp,
     IOptionsMonitor<DeliveryOptions> options,
     DeliveryTelemetry telemetry,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<LeaseKeeper> logger) : BackgroundService
 {
     private readonly Dictionary<int, OwnedPartition> _owned = [];
     private readonly SemaphoreSlim _nudge = new(0, 1);
     private long _lastClaim;
     private long _lastWant = long.MinValue;
+    private long _lastResyncCheck = long.MinValue;
     private bool _marked;
 
     /// <summary>When the last lease round succeeded (a <see cref="TimeProvider"/> timestamp; 0 before the first).</summary>
@@ -33,6 +36,11 @@ internal sealed class LeaseKeeper(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The first claim waits for the host to have started (a process that failed to start holds no
+        // lease until it expires), then for the warm-up: a worker joining under load starts delivering
+        // what it takes at once, not after its own start-up and compiling (DeliveryWarmUp).
+        await StartedAsync(stoppingToken);
+        await warmUp.RunAsync(stoppingToken);
         using var news = store.OnLeaseNews(Nudge);
         var lastCount = -1;
         while (!stoppingToken.IsCancellationRequested)
@@ -75,7 +83,13 @@ internal sealed class LeaseKeeper(
             {
                 lastCount = _owned.Count; // so getting them back is logged
             }
-            await ResyncAfterFailoverAsync(stoppingToken);
+            // At the renewal pace, not on every round a nudge brings: a worker joining under load was
+            // told of released partitions while it ran these two reads, and took its share only after.
+            if (_lastResyncCheck == long.MinValue || time.GetElapsedTime(_lastResyncCheck) >= settings.LeaseTtl / 3)
+            {
+                _lastResyncCheck = time.GetTimestamp();
+                await ResyncAfterFailoverAsync(stoppingToken);
+            }
             telemetry.Partitions(_owned.Count);
             try
             {
@@ -138,6 +152,14 @@ internal sealed class LeaseKeeper(
             }
             await store.AnnounceLeaseNewsAsync(WorkerId, CancellationToken.None);
         }
+    }
+
+    private async Task StartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var onStopping = stoppingToken.Register(() => started.TrySetResult());
+        await started.Task;
     }
 
     public override void Dispose()
