@@ -31,40 +31,55 @@ public sealed class RedisCluster : IAsyncDisposable
 
     public static async Task<RedisCluster> StartAsync(int masters = 3)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "crnp-redis-cluster-" + Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(directory);
-        var cluster = new RedisCluster(directory, [.. Enumerable.Range(0, masters).Select(_ => RedisServer.FreePort())]);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await cluster.StartNodesAsync();
-            return cluster;
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
+            var directory = Path.Combine(Path.GetTempPath(), "crnp-redis-cluster-" + Guid.NewGuid().ToString("N"));
+            System.IO.Directory.CreateDirectory(directory);
+            var cluster = new RedisCluster(directory, [.. Enumerable.Range(0, masters).Select(_ => RedisServer.FreePort())]);
+            try
+            {
+                await cluster.StartNodesAsync();
+                return cluster;
+            }
+            catch (ServerExitedException) when (attempt < RedisServer.StartAttempts)
+            {
+                // A node's port was taken meanwhile (CI saw a node never answer): again, on other ports.
+                await cluster.DisposeAsync();
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
         }
     }
 
     private async Task StartNodesAsync()
     {
+        var outputs = new Dictionary<int, (Process Process, System.Collections.Concurrent.ConcurrentQueue<string> Output)>();
         foreach (var port in Ports)
         {
             var node = Path.Combine(Directory, port.ToString(CultureInfo.InvariantCulture));
             System.IO.Directory.CreateDirectory(node);
+            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
             // The bus port is set apart: port + 10000 (the default) may be taken, or past 65535.
-            _processes.Add(Tool.Start("redis-server",
+            _processes.Add(Tool.Start("redis-server", output,
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                 "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(node, "nodes.conf"),
                 "--cluster-port", RedisServer.FreePort().ToString(CultureInfo.InvariantCulture),
                 "--cluster-node-timeout", "5000",
                 "--dir", node, "--appendonly", "no", "--save", "",
                 "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"));
+            outputs[port] = (_processes[^1], output);
         }
         foreach (var port in Ports)
         {
+            var (process, output) = outputs[port];
             await Eventually.TrueAsync(
-                async () => (await TryCliAsync(port, "PING")) == "PONG", $"cluster node on port {port} answers PING", TimeSpan.FromSeconds(20));
+                async () => process.HasExited
+                    ? throw new ServerExitedException($"cluster node on port {port}", process.ExitCode, output)
+                    : (await TryCliAsync(port, "PING")) == "PONG",
+                $"cluster node on port {port} answers PING", TimeSpan.FromSeconds(20));
         }
 
         await CliAsync([

@@ -38,37 +38,42 @@ public sealed class RedisServer : IAsyncDisposable
     /// <param name="appendFsync">AOF fsync policy: <c>always</c> (tests: an acknowledged write is on disk) or <c>everysec</c> (the chart's)</param>
     public static async Task<RedisServer> StartAsync(string appendFsync = "always")
     {
-        var directory = Path.Combine(Path.GetTempPath(), "crnp-redis-" + Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(directory);
-        var server = new RedisServer(FreePort(), directory, appendFsync);
-        await server.StartAsync(CancellationToken.None);
-        return server;
+        for (var attempt = 1; ; attempt++)
+        {
+            var directory = Path.Combine(Path.GetTempPath(), "crnp-redis-" + Guid.NewGuid().ToString("N"));
+            System.IO.Directory.CreateDirectory(directory);
+            var server = new RedisServer(FreePort(), directory, appendFsync);
+            try
+            {
+                await server.StartAsync(CancellationToken.None);
+                return server;
+            }
+            catch (ServerExitedException) when (attempt < StartAttempts)
+            {
+                // Its port was taken between FreePort and the bind: again, on another.
+                await server.DisposeAsync();
+            }
+        }
     }
+
+    /// <summary>How many times a new server (or cluster) is started on fresh ports when one exits before answering.</summary>
+    internal const int StartAttempts = 3;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo("redis-server")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
+        string[] args =
+        [
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--dir", Directory, "--appendonly", "yes", "--appendfsync", _appendFsync, "--save", "", "--auto-aof-rewrite-min-size", AofRewriteMinSize,
             "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        _process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        await Eventually.TrueAsync(PingAsync, $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(20));
+        ];
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var process = _process = Tool.Start("redis-server", output, args);
+        await Eventually.TrueAsync(
+            async () => process.HasExited
+                ? throw new ServerExitedException($"redis-server on port {Port}", process.ExitCode, output)
+                : await PingAsync(),
+            $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(20));
     }
 
     /// <summary>Stops the server the way an operator would (SIGTERM: it flushes the AOF and exits).</summary>

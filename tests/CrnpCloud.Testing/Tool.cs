@@ -31,7 +31,10 @@ public static class Tool
     /// Starts a long-running process (a redis-server, a redis-sentinel) whose output is read and
     /// dropped, so a full pipe never blocks it. The caller stops and disposes it.
     /// </summary>
-    public static Process Start(string file, params string[] args)
+    public static Process Start(string file, params string[] args) => Start(file, null, args);
+
+    /// <summary>As <see cref="Start(string, string[])"/>, keeping every output line in <paramref name="output"/> (for the error when it exits early).</summary>
+    public static Process Start(string file, System.Collections.Concurrent.ConcurrentQueue<string>? output, params string[] args)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -44,11 +47,19 @@ public static class Tool
             info.ArgumentList.Add(arg);
         }
         var process = Process.Start(info) ?? throw new InvalidOperationException(file + " did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+
+        void Keep(string? line)
+        {
+            if (line is not null && output is { Count: < 200 })
+            {
+                output.Enqueue(line);
+            }
+        }
     }
 
     /// <summary>Kills the processes <see cref="Start"/> started (those still running) and deletes their working directory.</summary>
@@ -80,3 +91,11 @@ public static class Tool
         }
     }
 }
+
+/// <summary>
+/// A server process that exited before it answered: most often its "free" port was taken by another
+/// process between <see cref="RedisServer.FreePort"/> and its bind (the port is only free when chosen),
+/// which a start on other ports gets past.
+/// </summary>
+public sealed class ServerExitedException(string what, int exitCode, IEnumerable<string> output)
+    : Exception($"{what} exited ({exitCode}) before it answered: {string.Join(" | ", output)}");
