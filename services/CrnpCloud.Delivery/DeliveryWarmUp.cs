@@ -47,7 +47,11 @@ internal sealed class DeliveryWarmUp(
             await DeliverInSandboxAsync(client, received, bounded.Token);
             await store.PeekQueueAsync(client, options.CurrentValue.BatchSize, bounded.Token);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping before the first claim: nothing to warm up for.
+        }
+        catch (Exception ex)
         {
             DeliveryLog.WarmUpFailed(logger, ex.Message);
         }

@@ -90,11 +90,16 @@ public sealed partial class RedisStore
             var mine = (await Db.SetMembersAsync(_keys.Busy))
                 .Where(id => CallbackAddress.TryParse(id!, out var c) && Partitioning.Of(c.Value, _options.Partitions) == partition)
                 .ToList();
-            if (mine.Count == 0 && !OlderBusyFoldDue(partition))
+            var started = _time.GetTimestamp();
+            if (mine.Count == 0 && !OlderBusyFoldDue(partition, started))
             {
                 return [];
             }
             var flat = (RedisResult[])(await Db.ScriptEvaluateAsync(Scripts.Work, [_keys.Busy, _keys.OlderBusy(partition)], [_keys.Prefix, partition, .. mine]))!;
+            lock (_olderBusyFolds)
+            {
+                _olderBusyFolds[partition] = started;
+            }
             var backlog = new List<Backlog>(flat.Length / 2);
             for (var i = 0; i + 1 < flat.Length; i += 2)
             {
@@ -105,18 +110,13 @@ public sealed partial class RedisStore
 
     // An older version kept a busy set per partition (busy:<n>, docs/redis.md); its ingest may still be
     // writing one during a rolling update. work.lua folds it into the busy set: the first time this
-    // process looks at the partition, then at most every OlderBusyFoldInterval.
-    private bool OlderBusyFoldDue(int partition)
+    // process looks at the partition, then at most every OlderBusyFoldInterval (counted from the last
+    // script that ran, so a failed one is not counted).
+    private bool OlderBusyFoldDue(int partition, long now)
     {
-        var now = _time.GetTimestamp();
         lock (_olderBusyFolds)
         {
-            if (_olderBusyFolds.TryGetValue(partition, out var last) && _time.GetElapsedTime(last, now) < OlderBusyFoldInterval)
-            {
-                return false;
-            }
-            _olderBusyFolds[partition] = now;
-            return true;
+            return !_olderBusyFolds.TryGetValue(partition, out var last) || _time.GetElapsedTime(last, now) >= OlderBusyFoldInterval;
         }
     }
 
