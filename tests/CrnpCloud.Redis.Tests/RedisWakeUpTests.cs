@@ -45,28 +45,6 @@ public sealed class RedisWakeUpTests(RedisServerFixture redis) : IClassFixture<R
     }
 
     [Fact]
-    public async Task ABusySetLeftPerPartitionByAnOlderVersion_IsStillRescanned_AndMovedIntoTheOneSet()
-    {
-        var prefix = RedisStores.UniquePrefix();
-        var store = RedisStores.Create(redis.Connection, prefix);
-        var db = redis.Connection.GetDatabase();
-        var client = new CallbackAddress(IPAddress.Parse("10.2.0.2"), 7000);
-        await RegisterAsync(store, client);
-        await store.PublishAsync(Event);
-        var partition = Partitioning.Of(client, store.Partitions);
-        var busy = (RedisKey)(prefix + "{default}:busy");
-        // As the previous release left it: the client in its partition's own busy set only.
-        Assert.True(await db.SetRemoveAsync(busy, client.ToString()));
-        await db.SetAddAsync(prefix + "{default}:busy:" + partition, client.ToString());
-
-        var backlog = await store.ClientsWithWorkAsync(partition);
-
-        Assert.Equal(client, Assert.Single(backlog).Client);
-        Assert.False(await db.KeyExistsAsync(prefix + "{default}:busy:" + partition));
-        Assert.True(await db.SetContainsAsync(busy, client.ToString()));
-    }
-
-    [Fact]
     public async Task AnOlderVersionsBusySet_IsFoldedWhenAPartitionIsFirstLookedAt_ThenEveryFoldInterval_NotOnEveryRescan()
     {
         var prefix = RedisStores.UniquePrefix();
@@ -87,9 +65,11 @@ public sealed class RedisWakeUpTests(RedisServerFixture redis) : IClassFixture<R
             await db.SetAddAsync(older, client.ToString());
         }
 
+        // Rescanned, and moved into the one set.
         await OlderIngestMarksBusyAsync();
         Assert.Equal(client, Assert.Single(await store.ClientsWithWorkAsync(partition)).Client);
         Assert.False(await db.KeyExistsAsync(older));
+        Assert.True(await db.SetContainsAsync(busy, client.ToString()));
 
         // Within the interval a rescan that finds no member of the partition reads the busy set only.
         await OlderIngestMarksBusyAsync();
