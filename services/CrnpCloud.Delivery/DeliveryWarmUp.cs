@@ -39,11 +39,12 @@ internal sealed class DeliveryWarmUp(
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(Limit);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
+        var received = Task.CompletedTask;
         try
         {
             listener.Start();
             var client = new CallbackAddress(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
-            var received = ReceiveOneAsync(listener, bounded.Token);
+            received = ReceiveOneAsync(listener, bounded.Token);
             await DeliverInSandboxAsync(client, received, bounded.Token);
             await store.PeekQueueAsync(client, options.CurrentValue.BatchSize, bounded.Token);
         }
@@ -54,6 +55,21 @@ internal sealed class DeliveryWarmUp(
         catch (Exception ex)
         {
             DeliveryLog.WarmUpFailed(logger, ex.Message);
+        }
+        finally
+        {
+            // A warm-up that failed before the delivery leaves the listener's accept pending: ended
+            // here and observed, not left to fault unobserved once the listener is gone.
+            await bounded.CancelAsync();
+            try
+            {
+                await received;
+            }
+            catch (Exception)
+            {
+                // The listener's own end (cancelled, or the accept aborted): nothing of it may stop the
+                // worker, and a failure of the warm-up is already logged above.
+            }
         }
     }
 
