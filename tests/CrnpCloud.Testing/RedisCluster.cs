@@ -75,11 +75,7 @@ public sealed class RedisCluster : IAsyncDisposable
         foreach (var port in Ports)
         {
             var (process, output) = outputs[port];
-            await Eventually.TrueAsync(
-                async () => process.HasExited
-                    ? throw new ServerExitedException($"cluster node on port {port}", process.ExitCode, output)
-                    : (await TryCliAsync(port, "PING")) == "PONG",
-                $"cluster node on port {port} answers PING", TimeSpan.FromSeconds(20));
+            await Tool.UntilAnsweringAsync(process, output, $"cluster node on port {port}", async () => (await TryCliAsync(port, "PING")) == "PONG");
         }
 
         await CliAsync([

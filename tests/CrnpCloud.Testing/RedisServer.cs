@@ -68,12 +68,8 @@ public sealed class RedisServer : IAsyncDisposable
             "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
         ];
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var process = _process = Tool.Start("redis-server", output, args);
-        await Eventually.TrueAsync(
-            async () => process.HasExited
-                ? throw new ServerExitedException($"redis-server on port {Port}", process.ExitCode, output)
-                : await PingAsync(),
-            $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(20));
+        _process = Tool.Start("redis-server", output, args);
+        await Tool.UntilAnsweringAsync(_process, output, $"redis-server on port {Port}", PingAsync);
     }
 
     /// <summary>Stops the server the way an operator would (SIGTERM: it flushes the AOF and exits).</summary>

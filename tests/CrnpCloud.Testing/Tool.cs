@@ -62,6 +62,15 @@ public static class Tool
         }
     }
 
+    /// <summary>
+    /// Waits (up to 20 s) until a server started by <see cref="Start(string, System.Collections.Concurrent.ConcurrentQueue{string}?, string[])"/>
+    /// answers; one that exits first fails at once with its output (<see cref="ServerExitedException"/>).
+    /// </summary>
+    public static Task UntilAnsweringAsync(Process process, IEnumerable<string> output, string what, Func<Task<bool>> answers) =>
+        Eventually.TrueAsync(
+            async () => process.HasExited ? throw new ServerExitedException(what, process.ExitCode, output) : await answers(),
+            $"{what} answers PING", TimeSpan.FromSeconds(20));
+
     /// <summary>Kills the processes <see cref="Start"/> started (those still running) and deletes their working directory.</summary>
     public static async Task StopAllAsync(IEnumerable<Process> processes, string directory)
     {
